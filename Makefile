@@ -1,0 +1,41 @@
+# The Makefile is the interface: CI and people call these targets only.
+# Everything is installed into .venv from nothing but python3 and the package registries.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+PYTEST := $(PY) -m pytest
+PACKAGES := shared source-convex destination-convex integration_tests
+TEST_TOOLS := "pytest>=8" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "requests-mock>=1.11" "hypothesis>=6.100" "pyyaml>=6"
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-unit demo bench-server clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): shared/pyproject.toml source-convex/pyproject.toml destination-convex/pyproject.toml integration_tests/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e shared -e integration_tests -e source-convex -e destination-convex $(TEST_TOOLS)
+	touch $(STAMP)
+
+install: $(STAMP) ## Build .venv and install every package (editable) plus the test tools
+
+test: install ## Run every test (unit and integration, against the local Convex-compatible server)
+	$(PYTEST) shared
+	$(PYTEST) integration_tests
+	$(PYTEST) source-convex
+	$(PYTEST) destination-convex
+
+test-unit: install ## Run only the fast unit tests (no network)
+	$(PYTEST) shared/tests/unit source-convex/tests/unit destination-convex/tests/unit
+
+bench-server: install ## Time the local server serving one 1024-document snapshot page
+	$(PY) -m convex_local.bench
+
+clean: ## Remove the virtualenv and caches
+	rm -rf $(VENV) .work
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

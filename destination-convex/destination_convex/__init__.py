@@ -1,0 +1,1 @@
+"""Airbyte destination for Convex."""

@@ -1,0 +1,1 @@
+"""A local Convex-compatible deployment for tests and demos."""

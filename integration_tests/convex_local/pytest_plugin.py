@@ -1,0 +1,1 @@
+"""pytest fixtures that start a local Convex-compatible deployment (filled in by the server work)."""
