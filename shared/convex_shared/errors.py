@@ -1,0 +1,284 @@
+"""The error classes, and the one table that explains every Convex error code.
+
+Classes say what the caller should do; the table (not an if-chain) says, per code, which
+class it is, which Airbyte failure type it becomes and what the user should do about it.
+`transient` means "the same request may succeed if retried" and drives the retry loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal, Mapping
+
+FailureType = Literal["config_error", "transient_error", "system_error"]
+CONFIG: Final = "config_error"
+TRANSIENT: Final = "transient_error"
+SYSTEM: Final = "system_error"
+
+
+class ConvexError(Exception):
+    """Root of every error this package raises."""
+
+    default_failure_type: FailureType = SYSTEM
+    default_transient: bool = False
+
+    def __init__(
+        self,
+        explanation: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        convex_message: str | None = None,
+        failure_type: FailureType | None = None,
+        transient: bool | None = None,
+        route: str | None = None,
+        retry_after_s: float | None = None,
+        maybe_committed: bool = True,
+        reason: str | None = None,
+    ) -> None:
+        super().__init__(explanation)
+        self.explanation = explanation
+        self.status = status
+        self.code = code
+        self.convex_message = convex_message
+        self.failure_type: FailureType = failure_type or self.default_failure_type
+        self.transient = self.default_transient if transient is None else transient
+        self.route = route
+        self.retry_after_s = retry_after_s
+        # False only when the request provably never reached the server (e.g. connect failed):
+        # then retrying an append import cannot duplicate rows.
+        self.maybe_committed = maybe_committed
+        self.attempts = 1
+        self._reason = reason
+
+    @property
+    def reason(self) -> str:
+        """A short cause for one log line (`HTTP 503 Overloaded: ...`, `read timeout`)."""
+        return self._reason or self.details or self.explanation
+
+    @property
+    def details(self) -> str:
+        """What Convex said, e.g. `HTTP 401 BadAdminKey: The provided admin key was invalid`."""
+        parts = []
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.code:
+            parts.append(self.code)
+        head = " ".join(parts)
+        if self.convex_message:
+            head = f"{head}: {self.convex_message}" if head else self.convex_message
+        return head
+
+    def __str__(self) -> str:
+        text = self.explanation
+        if self.details:
+            text += f" [Convex: {self.details}]"
+        if self.route:
+            text += f" [request: {self.route}]"
+        if self.attempts > 1:
+            text += f" [gave up after {self.attempts} attempts]"
+        return text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, explanation={self.explanation!r})"
+
+
+class ConvexConfigError(ConvexError):
+    """The connector's configuration is wrong (URL, key shape, timeouts, unreachable host, TLS)."""
+
+    default_failure_type = CONFIG
+
+
+class ConvexAuthError(ConvexError):
+    """The access key was refused: wrong deployment, revoked, malformed or missing."""
+
+    default_failure_type = CONFIG
+
+
+class ConvexPermissionError(ConvexError):
+    """The key is valid but may not do this (missing permission, feature not on the plan)."""
+
+    default_failure_type = CONFIG
+
+
+class ConvexRequestError(ConvexError):
+    """Convex rejected the request itself (arguments, state, data); retrying will not help."""
+
+
+class ConvexTransientError(ConvexError):
+    """A failure that may pass: network, timeout, rate limit, 5xx. Retried with backoff."""
+
+    default_failure_type = TRANSIENT
+    default_transient = True
+
+
+class ConvexBadResponseError(ConvexError):
+    """The server answered something that is not the Convex response expected. Retried,
+    since proxies and restarts produce these; persisting means the URL is not a Convex deployment."""
+
+    default_transient = True
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """How one Convex error code is classified and explained."""
+
+    error_class: type[ConvexError]
+    failure_type: FailureType
+    explanation: str
+
+
+REPORT_BUG: Final = "This is a bug in the connector: please report it with this message."
+_REPORT = REPORT_BUG
+_REFRESH = "Refresh the connection (or reset its state) in Airbyte to start again from a new snapshot."
+
+#: Every error code in the Convex contract -> class, Airbyte failure type, explanation + remedy.
+CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
+    # Request shape: our bugs, or a batch over the body limit.
+    "BadJsonBody": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex could not read the request body (not JSON, wrong Content-Type, or over the size limit). " + _REPORT),
+    "BadQueryArgs": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex rejected the request's query parameters. " + _REPORT),
+    "InvalidClientVersion": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex rejected the Convex-Client header. " + _REPORT),
+    "BadFormat": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex does not support the requested export format. " + _REPORT),
+    "DocumentDeltasCursorRequired": CodeInfo(ConvexRequestError, SYSTEM,
+        "A change-log read was sent without a cursor. " + _REPORT),
+    "MissingStream": CodeInfo(ConvexRequestError, SYSTEM,
+        "An import batch referred to a stream it did not declare. " + _REPORT),
+    "MissingIndex": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex was asked whether a primary-key index is ready on a table that has none. " + _REPORT),
+    "OverwriteNotSupported": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex does not support replacing tables through streaming import. " + _REPORT),
+    # Authentication.
+    "BadAdminKey": CodeInfo(ConvexAuthError, CONFIG,
+        "The access key does not belong to this deployment, or it was revoked. Check that the key was made for "
+        "the same deployment as deployment_url (prod vs dev is the usual mix-up), and create a new deploy key in the "
+        "Convex dashboard under Settings -> URL & Deploy Key if needed."),
+    "BadDeployKey": CodeInfo(ConvexAuthError, CONFIG,
+        "Convex did not accept the access key for this deployment. Check that the key's environment (prod, dev, "
+        "preview) matches deployment_url and paste the whole key."),
+    "InvalidHeaderFailure": CodeInfo(ConvexAuthError, CONFIG,
+        "Convex could not read the access key: it looks empty or cut short. Paste the whole deploy key."),
+    "InvalidAdminKey": CodeInfo(ConvexAuthError, CONFIG,
+        "Convex could not read the access key. Paste the deploy key exactly as the dashboard shows it "
+        "(e.g. prod:happy-animal-123|...), without a 'Convex ' or 'Bearer ' prefix."),
+    # Permission and plan.
+    "OperationNotPermitted": CodeInfo(ConvexPermissionError, CONFIG,
+        "The access key lacks the permission for this operation: importing needs deployment:backups:import, "
+        "exporting needs deployment:data:view (a read-only key can export but not import). Use a deploy key or an "
+        "admin key that has it."),
+    "StreamingExportNotEnabled": CodeInfo(ConvexPermissionError, CONFIG,
+        "Streaming export is not available on this deployment's Convex plan. Upgrade at https://www.convex.dev/plans "
+        "(self-hosted deployments always have it)."),
+    # Export positions.
+    "InvalidListSnapshotCursor": CodeInfo(ConvexRequestError, CONFIG,
+        "Convex could not read the saved snapshot position (cursor); the saved state is damaged or from another "
+        "deployment. " + _REFRESH),
+    "SnapshotTooOld": CodeInfo(ConvexRequestError, CONFIG,
+        "The interrupted initial sync cannot resume: its snapshot is older than Convex keeps snapshots (5 days). "
+        + _REFRESH),
+    "SnapshotTooNew": CodeInfo(ConvexRequestError, CONFIG,
+        "The saved snapshot is ahead of the deployment's clock, so the saved state probably belongs to another "
+        "deployment. " + _REFRESH),
+    "InvalidWindowToReadDocuments": CodeInfo(ConvexRequestError, CONFIG,
+        "The saved position is older than the deployment's change-log retention window, so the changes since then "
+        "are gone. " + _REFRESH),
+    # Export schemas.
+    "NoSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
+        "A table holds documents that are not plain objects, and streaming export needs a schema for it. Add a "
+        "validator for the table in convex/schema.ts and deploy, or leave the table out of the sync."),
+    "NoTableDefinitionForExport": CodeInfo(ConvexRequestError, CONFIG,
+        "A table has no definition in convex/schema.ts, which streaming export needs for its documents. Add a "
+        "defineTable(...) for it and deploy, or leave the table out of the sync."),
+    "UnsupportedSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
+        "A table's schema.ts validator is a shape streaming export cannot export (the top level must be an object). "
+        "Change the validator, or leave the table out of the sync."),
+    # Import data and keys.
+    "EmptyPrimaryKey": CodeInfo(ConvexRequestError, CONFIG,
+        "A stream synced in a deduplicating mode has an empty primary key. Choose a primary key for the stream in "
+        "the connection, or sync it in append mode."),
+    "MissingPrimaryKeyValue": CodeInfo(ConvexRequestError, CONFIG,
+        "A record has no value for its stream's primary key. Choose a primary key that every record has, or sync "
+        "the stream in append mode."),
+    "InvalidPrimaryKey": CodeInfo(ConvexRequestError, CONFIG,
+        "A primary-key field cannot be indexed by Convex: key fields must be identifiers starting with a letter. "
+        "Choose another primary key for the stream."),
+    "IndexNotFoundError": CodeInfo(ConvexRequestError, TRANSIENT,
+        "The table's primary-key index is missing (a schema push during the sync can remove it). Run the sync "
+        "again: the connector creates the index before writing."),
+    "IndexBackfillingError": CodeInfo(ConvexRequestError, TRANSIENT,
+        "The table's primary-key index is still being built (it was changed during the sync). Run the sync again "
+        "once the index is ready."),
+    # Load.
+    "TooManyWrites": CodeInfo(ConvexTransientError, TRANSIENT,
+        "Convex is limiting how fast this deployment accepts writes. The connector slowed down and retried; if it "
+        "keeps happening, run the sync when the deployment is less busy."),
+    "InternalServerError": CodeInfo(ConvexTransientError, TRANSIENT,
+        "The Convex deployment had an internal error. This is usually temporary: run the sync again later, and "
+        "check https://status.convex.dev if it persists."),
+}
+
+#: Statuses that are always worth retrying, whatever the code says.
+TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+#: Codes Convex did not name (or bodies that were not JSON), classified by status.
+STATUS_TABLE: Final[Mapping[int, CodeInfo]] = {
+    400: CodeInfo(ConvexRequestError, SYSTEM, "Convex rejected the request as invalid. " + _REPORT),
+    401: CodeInfo(ConvexAuthError, CONFIG,
+        "Convex did not accept the access key. Check that it was made for the deployment at deployment_url."),
+    403: CodeInfo(ConvexPermissionError, CONFIG,
+        "Convex refused the operation for this access key. Check the key's permissions and the deployment's plan."),
+    404: CodeInfo(ConvexConfigError, CONFIG,
+        "The server has no such Convex API route. Check that deployment_url is the deployment's URL "
+        "(https://<name>.convex.cloud) and that the backend is recent enough to support streaming export/import."),
+    413: CodeInfo(ConvexRequestError, SYSTEM,
+        "The request was larger than the deployment (or a proxy in front of it) accepts; import batches must stay "
+        "under 20 MiB. " + _REPORT),
+    429: CodeInfo(ConvexTransientError, TRANSIENT,
+        "Convex is rate-limiting requests. The connector waited and retried; run the sync again later."),
+    500: CODE_TABLE["InternalServerError"],
+    502: CodeInfo(ConvexTransientError, TRANSIENT,
+        "A proxy in front of the deployment could not reach it (bad gateway). This is usually temporary: run the "
+        "sync again later, and check https://status.convex.dev if it persists."),
+    503: CodeInfo(ConvexTransientError, TRANSIENT,
+        "The Convex deployment is overloaded or temporarily unavailable. Run the sync again later."),
+    504: CodeInfo(ConvexTransientError, TRANSIENT,
+        "A proxy in front of the deployment timed out waiting for it. This is usually temporary: run the sync "
+        "again later."),
+}
+
+_CLASS_FALLBACK: Final[Mapping[int, CodeInfo]] = {
+    4: CodeInfo(ConvexRequestError, SYSTEM, "Convex rejected the request. " + _REPORT),
+    5: CodeInfo(ConvexRequestError, SYSTEM,
+        "The Convex deployment failed in a way that retrying will not fix. Check https://status.convex.dev."),
+}
+
+
+def classify(status: int, code: str | None) -> CodeInfo:
+    """The table row for a response: the code's row when known, else the status's."""
+    info = CODE_TABLE.get(code) if code else None
+    if info is None:
+        info = STATUS_TABLE.get(status) or _CLASS_FALLBACK.get(status // 100, _CLASS_FALLBACK[5])
+    return info
+
+
+def error_for_status(
+    status: int,
+    code: str | None,
+    convex_message: str | None,
+    *,
+    route: str | None = None,
+    retry_after_s: float | None = None,
+    note: str | None = None,
+) -> ConvexError:
+    """Build the error for a non-2xx answer. A transient status wins over the code's class,
+    so a 503 is retried even when it carries an unfamiliar code."""
+    info = classify(status, code)
+    explanation = f"{info.explanation} {note}" if note else info.explanation
+    if status in TRANSIENT_STATUSES:
+        return ConvexTransientError(explanation, status=status, code=code, convex_message=convex_message,
+                                    route=route, retry_after_s=retry_after_s)
+    return info.error_class(explanation, status=status, code=code, convex_message=convex_message,
+                            failure_type=info.failure_type, transient=False, route=route)

@@ -1,0 +1,136 @@
+"""Wire shapes of Convex answers, decoded and checked strictly.
+
+A 200 whose body is not the expected shape (a proxy's page, a different service behind the
+URL) raises ConvexBadResponseError, which the retry loop treats as transient. Decoding uses
+orjson: snapshot pages of 1024 documents are the hot path of a large export.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .errors import ConvexBadResponseError
+
+_NOT_CONVEX = (
+    "The server answered with something that is not a Convex API response. If this keeps happening, check that "
+    "deployment_url is the deployment's URL (https://<name>.convex.cloud) and not another site."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotPage:
+    """One page of `list_snapshot`: documents of one table, and where to continue."""
+
+    values: list[dict[str, Any]]
+    snapshot: int
+    cursor: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DeltaPage:
+    """One page of `document_deltas`: changes after the cursor; save `cursor` on every page."""
+
+    values: list[dict[str, Any]]
+    cursor: int
+    has_more: bool
+
+
+def bad_shape(what: str) -> ConvexBadResponseError:
+    """The error for a body that decoded but is not shaped as expected."""
+    return ConvexBadResponseError(f"{_NOT_CONVEX} ({what})", reason=f"not a Convex response: {what}")
+
+
+def decode_json(body: bytes) -> Any:
+    """The JSON value of a body, or ConvexBadResponseError with a short excerpt."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _raise_not_json(body)
+
+
+def _raise_not_json(body: bytes) -> Any:
+    excerpt = " ".join(body[:120].decode("utf-8", "replace").split())
+    raise bad_shape(f"the body is not JSON: {excerpt!r}" if excerpt else "the body is empty") from None
+
+
+def _object(body: bytes) -> dict[str, Any]:
+    value = decode_json(body)
+    if not isinstance(value, dict):
+        raise bad_shape(f"expected a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _field(obj: dict[str, Any], name: str, kinds: tuple[type, ...], nullable: bool = False) -> Any:
+    if name not in obj:
+        raise bad_shape(f"missing field {name!r}")
+    value = obj[name]
+    if value is None and nullable:
+        return None
+    # bool is an int subclass: a boolean where a number belongs is a wrong shape.
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise bad_shape(f"field {name!r} is {type(value).__name__}")
+    return value
+
+
+def _documents(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    values: list[dict[str, Any]] = _field(obj, "values", (list,))
+    for value in values:
+        if not isinstance(value, dict):
+            raise bad_shape(f"a value in 'values' is {type(value).__name__}, not an object")
+    return values
+
+
+def parse_snapshot_page(body: bytes) -> SnapshotPage:
+    """`{"values": [...], "snapshot": int, "cursor": str|null, "hasMore": bool}`."""
+    obj = _object(body)
+    return SnapshotPage(
+        values=_documents(obj),
+        snapshot=_field(obj, "snapshot", (int,)),
+        cursor=_field(obj, "cursor", (str,), nullable=True),
+        has_more=_field(obj, "hasMore", (bool,)),
+    )
+
+
+def parse_delta_page(body: bytes) -> DeltaPage:
+    """`{"values": [...], "cursor": int, "hasMore": bool}`."""
+    obj = _object(body)
+    return DeltaPage(
+        values=_documents(obj),
+        cursor=_field(obj, "cursor", (int,)),
+        has_more=_field(obj, "hasMore", (bool,)),
+    )
+
+
+def parse_object(body: bytes) -> dict[str, Any]:
+    """Any JSON object (json_schemas)."""
+    return _object(body)
+
+
+def parse_schemas_by_component(body: bytes) -> dict[str, Any]:
+    """`{"<component path>": {"<table>": schema}}` (json_schemas with byComponent=true)."""
+    schemas = _object(body)
+    for component, tables in schemas.items():
+        if not isinstance(tables, dict):
+            raise bad_shape(f"component {component!r} maps to {type(tables).__name__}, not an object")
+    return schemas
+
+
+def parse_null(body: bytes) -> None:
+    """The literal `null` test_streaming_export_connection answers with."""
+    value = decode_json(body)
+    if value is not None:
+        raise bad_shape(f"expected null, got {type(value).__name__}")
+
+
+def parse_indexes_ready(body: bytes) -> bool:
+    """`{"indexesReady": bool}`."""
+    return bool(_field(_object(body), "indexesReady", (bool,)))
+
+
+def parse_empty(body: bytes) -> None:
+    """Import routes answer 200 with an empty body; anything a 2xx carries is accepted."""
+    return None

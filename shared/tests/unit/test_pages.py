@@ -1,0 +1,83 @@
+"""Strict decoding of the wire shapes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from convex_shared import ConvexBadResponseError, DeltaPage, SnapshotPage
+from convex_shared.pages import (
+    parse_delta_page,
+    parse_indexes_ready,
+    parse_null,
+    parse_object,
+    parse_snapshot_page,
+)
+
+
+def test_snapshot_page() -> None:
+    body = b'{"values":[{"_table":"t","_id":"a"}],"snapshot":1700000000000000000,"cursor":"c","hasMore":true}'
+    page = parse_snapshot_page(body)
+    assert page == SnapshotPage([{"_table": "t", "_id": "a"}], 1700000000000000000, "c", True)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page.cursor = "x"  # type: ignore[misc]
+
+
+def test_last_snapshot_page_has_null_cursor() -> None:
+    assert parse_snapshot_page(b'{"values":[],"snapshot":5,"cursor":null,"hasMore":false}').cursor is None
+
+
+def test_delta_page() -> None:
+    page = parse_delta_page(b'{"values":[{"_deleted":true,"_id":"a"}],"cursor":17,"hasMore":false}')
+    assert page == DeltaPage([{"_deleted": True, "_id": "a"}], 17, False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><body>502 Bad Gateway</body></html>",
+        b"",
+        b"null",
+        b"[]",
+        b'{"values":[],"snapshot":5,"cursor":null}',
+        b'{"values":{},"snapshot":5,"cursor":null,"hasMore":false}',
+        b'{"values":[1],"snapshot":5,"cursor":null,"hasMore":false}',
+        b'{"values":[],"snapshot":"5","cursor":null,"hasMore":false}',
+        b'{"values":[],"snapshot":true,"cursor":null,"hasMore":false}',
+        b'{"values":[],"snapshot":5.5,"cursor":null,"hasMore":false}',
+        b'{"values":[],"snapshot":5,"cursor":3,"hasMore":false}',
+        b'{"values":[],"snapshot":5,"cursor":null,"hasMore":"false"}',
+        b'{"values":[],"snapshot":5,"cursor":null,"hasMore":null}',
+    ],
+)
+def test_bad_snapshot_shapes(body: bytes) -> None:
+    with pytest.raises(ConvexBadResponseError) as info:
+        parse_snapshot_page(body)
+    assert info.value.transient
+
+
+@pytest.mark.parametrize("body", [b'{"values":[],"cursor":"17","hasMore":false}',
+                                  b'{"values":[],"cursor":null,"hasMore":false}',
+                                  b'{"values":[],"hasMore":false}'])
+def test_bad_delta_shapes(body: bytes) -> None:
+    with pytest.raises(ConvexBadResponseError):
+        parse_delta_page(body)
+
+
+def test_small_shapes() -> None:
+    assert parse_null(b"null") is None
+    assert parse_object(b'{"": {}}') == {"": {}}
+    assert parse_indexes_ready(b'{"indexesReady":true}') is True
+    assert parse_indexes_ready(b'{"indexesReady":false}') is False
+    for parse, body in ((parse_null, b"{}"), (parse_object, b"[1]"), (parse_indexes_ready, b'{"ready":true}'),
+                        (parse_indexes_ready, b'{"indexesReady":1}')):
+        with pytest.raises(ConvexBadResponseError):
+            parse(body)
+
+
+def test_not_json_error_quotes_a_short_excerpt() -> None:
+    with pytest.raises(ConvexBadResponseError) as info:
+        parse_object(b"<html>\n  <title>Oops</title>" + b"x" * 5000)
+    assert "<html> <title>Oops</title>" in str(info.value)
+    assert len(str(info.value)) < 600
