@@ -1,0 +1,221 @@
+"""Shape inference over stored documents and its JSON-schema rendering (for /api/json_schemas).
+
+A simplified model of the backend's reduced shapes (crates/common/src/shapes/reduced.rs):
+- objects merge field-wise; a field missing from some objects becomes optional;
+- arrays merge their element shapes (an always-empty array has element `never` -> "items": false);
+- float64 carries one flag: may it hold NaN, +-inf or -0.0;
+- a string that decodes as an id of an existing table is Id(table); a plain string absorbs ids;
+- an object with more than 64 fields, or a field name that is not an identifier, is a record
+  (rendered `{}`, like the backend's "TODO" record rendering);
+- a union with more than 16 variants collapses to unknown (`{}`).
+Unions render as anyOf in the backend's variant order (id, null, int64, float64, boolean, string,
+bytes, object, array).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any, Callable
+
+from . import ids
+
+Shape = tuple  # ("kind", ...) see module docstring
+
+NEVER: Shape = ("never",)
+UNKNOWN: Shape = ("unknown",)
+NULL: Shape = ("null",)
+INT64: Shape = ("int64",)
+BOOLEAN: Shape = ("boolean",)
+STRING: Shape = ("string",)
+BYTES: Shape = ("bytes",)
+RECORD: Shape = ("record",)
+
+_RANK = {
+    "unknown": 0, "never": 1, "id": 2, "null": 3, "int64": 4, "float64": 5, "boolean": 6,
+    "string": 7, "bytes": 8, "object": 9, "array": 10, "record": 11, "union": 12,
+}
+MAX_OBJECT_FIELDS = 64
+MAX_UNION = 16
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
+
+
+def shape_of(v: Any, table_exists: Callable[[int], bool]) -> Shape:
+    if v is None:
+        return NULL
+    if v is True or v is False:
+        return BOOLEAN
+    if isinstance(v, int):
+        return INT64
+    if isinstance(v, float):
+        special = not math.isfinite(v) or (v == 0.0 and math.copysign(1.0, v) < 0)
+        return ("float64", special)
+    if isinstance(v, str):
+        number = ids.table_number_of(v) if 31 <= len(v) <= 37 else None
+        return ("id", number) if number is not None and table_exists(number) else STRING
+    if isinstance(v, bytes):
+        return BYTES
+    if isinstance(v, list):
+        item = NEVER
+        for x in v:
+            item = union(item, shape_of(x, table_exists))
+        return ("array", item)
+    if len(v) > MAX_OBJECT_FIELDS or not all(_IDENTIFIER.match(k) for k in v):
+        return RECORD
+    return ("object", {k: (False, shape_of(x, table_exists)) for k, x in v.items()})
+
+
+def _variants(s: Shape) -> tuple:
+    return s[1] if s[0] == "union" else (s,)
+
+
+def _merge_objects(a: dict, b: dict) -> dict:
+    out = {}
+    for name in a.keys() | b.keys():
+        if name in a and name in b:
+            out[name] = (a[name][0] or b[name][0], union(a[name][1], b[name][1]))
+        else:
+            opt_shape = a.get(name) or b.get(name)
+            out[name] = (True, opt_shape[1])
+    return out
+
+
+def _sort_key(s: Shape) -> tuple:
+    kind = s[0]
+    if kind == "id":
+        return (_RANK[kind], s[1])
+    if kind == "float64":
+        return (_RANK[kind], s[1])
+    return (_RANK[kind], 0)
+
+
+def union(a: Shape, b: Shape) -> Shape:
+    """The smallest shape (in this model) holding both."""
+    if a == NEVER:
+        return b
+    if b == NEVER or a == b:
+        return a
+    if a == UNKNOWN or b == UNKNOWN:
+        return UNKNOWN
+    by_kind: dict[Any, Shape] = {}
+    for s in _variants(a) + _variants(b):
+        kind = s[0]
+        key = ("id", s[1]) if kind == "id" else kind
+        old = by_kind.get(key)
+        if old is None:
+            by_kind[key] = s
+        elif kind == "object":
+            by_kind[key] = ("object", _merge_objects(old[1], s[1]))
+        elif kind == "array":
+            by_kind[key] = ("array", union(old[1], s[1]))
+        elif kind == "float64":
+            by_kind[key] = ("float64", old[1] or s[1])
+    if "string" in by_kind:
+        by_kind = {k: s for k, s in by_kind.items() if s[0] != "id"}
+    if "record" in by_kind:
+        by_kind.pop("object", None)
+    variants = sorted(by_kind.values(), key=_sort_key)
+    if len(variants) == 1:
+        return variants[0]
+    if len(variants) > MAX_UNION:
+        return UNKNOWN
+    return ("union", tuple(variants))
+
+
+def _float64(special: bool, fmt: str) -> dict:
+    if not special:
+        return {"type": "number"}
+    if fmt == "clean":
+        alt = {"type": "string", "$description": "-inf, inf, or NaN"}
+    else:
+        # Encoded JSON also writes -0.0 as $float; export_json writes it as a number.
+        alt = {
+            "type": "object",
+            "$description": "-0, -inf, inf, or NaN" if fmt == "encoded" else "-inf, inf, or NaN",
+            "properties": {"$float": {"$description": "float64 -> little-endian -> base64", "type": "string"}},
+        }
+    return {"$description": "float64", "anyOf": [{"type": "number"}, alt]}
+
+
+def _int64(fmt: str) -> dict:
+    if fmt == "clean":
+        return {"$description": "int64 represented as base10 string", "type": "string"}
+    if fmt == "encoded":
+        return {
+            "$description": "int64",
+            "type": "object",
+            "properties": {"$integer": {"$description": "int64 -> little-endian -> base64", "type": "string"}},
+        }
+    # export_json writes int64 as a bare JSON integer.
+    return {"$description": "int64", "type": "number"}
+
+
+def _bytes(fmt: str) -> dict:
+    if fmt == "clean":
+        return {"$description": "base64 bytes", "type": "string"}
+    return {"type": "object", "$description": "base64 bytes", "properties": {"$bytes": {"type": "string"}}}
+
+
+def id_schema(table_name: str) -> dict:
+    return {"$description": f"Id({table_name})", "type": "string"}
+
+
+def object_schema(fields: dict[str, tuple[bool, Any]]) -> dict:
+    """fields: name -> (optional, rendered schema)."""
+    return {
+        "type": "object",
+        "properties": {k: fields[k][1] for k in sorted(fields)},
+        "additionalProperties": False,
+        "required": sorted(k for k, (optional, _) in fields.items() if not optional),
+    }
+
+
+def to_json_schema(s: Shape, fmt: str, table_name_of: Callable[[int], str | None]) -> Any:
+    kind = s[0]
+    if kind == "never":
+        return False
+    if kind in ("unknown", "record"):
+        return {}
+    if kind == "id":
+        name = table_name_of(s[1])
+        return id_schema(name) if name is not None else {"type": "string"}
+    if kind == "null":
+        return {"type": "null"}
+    if kind == "int64":
+        return _int64(fmt)
+    if kind == "float64":
+        return _float64(s[1], fmt)
+    if kind == "boolean":
+        return {"type": "boolean"}
+    if kind == "string":
+        return {"type": "string"}
+    if kind == "bytes":
+        return _bytes(fmt)
+    if kind == "array":
+        return {"type": "array", "items": to_json_schema(s[1], fmt, table_name_of)}
+    if kind == "object":
+        return object_schema({k: (opt, to_json_schema(sub, fmt, table_name_of)) for k, (opt, sub) in s[1].items()})
+    return {"anyOf": [to_json_schema(v, fmt, table_name_of) for v in s[1]]}
+
+
+def empty_table_schema(table_name: str) -> dict:
+    return object_schema({"_id": (False, id_schema(table_name)), "_creationTime": (False, {"type": "number"})})
+
+
+def table_schema(s: Shape, table_name: str, fmt: str, table_name_of: Callable[[int], str | None]) -> dict | None:
+    """The top-level schema of a table, or None when its shape is not an object (needs schema.ts)."""
+    if s == NEVER:
+        out = empty_table_schema(table_name)
+    elif s[0] == "object":
+        out = to_json_schema(s, fmt, table_name_of)
+    else:
+        return None
+    out["$schema"] = SCHEMA_URI
+    return out
+
+
+def top_level_columns(s: Shape) -> list[str]:
+    if s[0] == "object":
+        return sorted(s[1])
+    return ["_creationTime", "_id"]

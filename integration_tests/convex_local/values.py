@@ -1,0 +1,228 @@
+"""Convex values in Python, their limits, and their three JSON renderings.
+
+Python stands for Convex types as: None, bool, int (int64), float (float64, NaN/inf/-0.0 allowed),
+str, bytes, list (array) and dict (object). Storage keeps each document twice at most:
+- the clean `json` rendering (what format=json sends), and
+- the lossless internal rendering (format=convex_encoded_json), only when it differs, i.e.
+  when the document holds an int64, bytes, or a float that is NaN, +-inf or -0.0.
+A document without those ("plain") renders identically in every format, so pages are built
+from stored text with no per-value Python work.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+from typing import Any, Callable
+
+from .errors import ApiError
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+MAX_DOCUMENT_BYTES = 1 << 20
+MAX_NESTING = 16
+MAX_OBJECT_FIELDS = 1024
+MAX_ARRAY_LEN = 8192
+MAX_FIELD_NAME_LEN = 1024
+
+FORMATS = {
+    "json": "clean",
+    "convex_clean_json": "clean",
+    "convex_encoded_json": "encoded",
+    "convex_json": "encoded",
+    "export_json": "export",
+}
+
+# serde_json's compact output: no spaces, raw UTF-8. Object keys sorted because Convex objects are
+# BTreeMaps. (Python writes 1e16 as "1e+16" where serde writes "1e16": same number to any parser.)
+dumps: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+).encode
+
+
+def parse_format(value: str | None) -> str:
+    """Map a `format` argument to "clean" | "encoded" | "export", or 400 BadFormat."""
+    if value is None:
+        return "clean"
+    try:
+        return FORMATS[value]
+    except KeyError:
+        raise ApiError(400, "BadFormat", f"format param must be one of [`json`]. Got {value}") from None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _is_special(f: float) -> bool:
+    return not math.isfinite(f) or (f == 0.0 and math.copysign(1.0, f) < 0)
+
+
+def float_bytes(f: float) -> str:
+    return _b64(struct.pack("<d", f))
+
+
+def int_bytes(i: int) -> str:
+    return _b64(struct.pack("<q", i))
+
+
+def to_clean(v: Any) -> Any:
+    """The `json` rendering as JSON-ready Python (int64 -> "123", bytes -> base64, "NaN"...)."""
+    if v is None or v is True or v is False or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        if math.isinf(v):
+            return "Infinity" if v > 0 else "-Infinity"
+        return v
+    if isinstance(v, bytes):
+        return _b64(v)
+    if isinstance(v, list):
+        return [to_clean(x) for x in v]
+    return {k: to_clean(x) for k, x in v.items()}
+
+
+def to_encoded(v: Any) -> Any:
+    """The lossless internal rendering (convex_encoded_json)."""
+    if v is None or v is True or v is False or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return {"$integer": int_bytes(v)}
+    if isinstance(v, float):
+        return {"$float": float_bytes(v)} if _is_special(v) else v
+    if isinstance(v, bytes):
+        return {"$bytes": _b64(v)}
+    if isinstance(v, list):
+        return [to_encoded(x) for x in v]
+    return {k: to_encoded(x) for k, x in v.items()}
+
+
+def to_export(v: Any) -> Any:
+    """export_json: int64 as a bare integer, finite floats (even -0.0) as numbers, else $float/$bytes."""
+    if v is None or v is True or v is False or isinstance(v, str):
+        return v
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else {"$float": float_bytes(v)}
+    if isinstance(v, bytes):
+        return {"$bytes": _b64(v)}
+    if isinstance(v, list):
+        return [to_export(x) for x in v]
+    return {k: to_export(x) for k, x in v.items()}
+
+
+RENDERERS: dict[str, Callable[[Any], Any]] = {"clean": to_clean, "encoded": to_encoded, "export": to_export}
+
+
+def is_plain(v: Any) -> bool:
+    """True when every format renders `v` the same way."""
+    if v is None or v is True or v is False or isinstance(v, str):
+        return True
+    if isinstance(v, int) or isinstance(v, bytes):
+        return False
+    if isinstance(v, float):
+        return not _is_special(v)
+    if isinstance(v, list):
+        return all(is_plain(x) for x in v)
+    return all(is_plain(x) for x in v.values())
+
+
+def _decode_hook(obj: dict[str, Any]) -> Any:
+    if len(obj) == 1:
+        (key, val), = obj.items()
+        if key == "$integer":
+            return struct.unpack("<q", base64.b64decode(val))[0]
+        if key == "$float":
+            return struct.unpack("<d", base64.b64decode(val))[0]
+        if key == "$bytes":
+            return base64.b64decode(val)
+    return obj
+
+
+def from_encoded_text(text: str) -> Any:
+    """Parse the internal rendering back to Python values (a bare number is always a float64)."""
+    return json.loads(text, object_hook=_decode_hook, parse_int=float)
+
+
+def render_document(doc: dict[str, Any], plain: bool | None = None) -> tuple[str, str | None]:
+    """(clean text, internal text or None when the document is plain)."""
+    if plain if plain is not None else is_plain(doc):
+        return dumps(doc), None
+    return dumps(to_clean(doc)), dumps(to_encoded(doc))
+
+
+def stored_to_python(clean: str, encoded: str | None) -> dict[str, Any]:
+    return from_encoded_text(encoded if encoded is not None else clean)
+
+
+def check_field_name(name: Any, top_level: bool) -> None:
+    if not isinstance(name, str):
+        raise ApiError(400, "InvalidFieldName", f"Field names must be strings, got {name!r}")
+    if not name or len(name) > MAX_FIELD_NAME_LEN:
+        raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} must be 1 to {MAX_FIELD_NAME_LEN} characters")
+    if name.startswith("$"):
+        raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} cannot start with '$'")
+    if top_level and name.startswith("_"):
+        raise ApiError(400, "InvalidFieldName", f"Top-level field name {name[:64]!r} cannot start with '_' (reserved for system fields)")
+    if not all(32 <= ord(c) < 127 for c in name):
+        raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} must be non-control ASCII")
+
+
+def check_value(v: Any, depth: int = 0) -> None:
+    """Reject what Convex cannot store: other types, out-of-range ints, limits on shape.
+
+    Codes are ours (the contract names the limits, not the codes): 400 InvalidValue.
+    """
+    if v is None or v is True or v is False or isinstance(v, (str, bytes)):
+        return
+    if isinstance(v, int):
+        if not INT64_MIN <= v <= INT64_MAX:
+            raise ApiError(400, "InvalidValue", f"Integer {v} does not fit in an int64")
+        return
+    if isinstance(v, float):
+        return
+    if depth >= MAX_NESTING:
+        raise ApiError(400, "InvalidValue", f"Value is nested more than {MAX_NESTING} levels deep")
+    if isinstance(v, list):
+        if len(v) > MAX_ARRAY_LEN:
+            raise ApiError(400, "InvalidValue", f"Array of {len(v)} elements exceeds the maximum of {MAX_ARRAY_LEN}")
+        for x in v:
+            check_value(x, depth + 1)
+        return
+    if isinstance(v, dict):
+        if len(v) > MAX_OBJECT_FIELDS:
+            raise ApiError(400, "InvalidValue", f"Object with {len(v)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
+        for k, x in v.items():
+            check_field_name(k, top_level=False)
+            check_value(x, depth + 1)
+        return
+    raise ApiError(400, "InvalidValue", f"Unsupported value type {type(v).__name__}")
+
+
+def check_document_fields(fields: dict[str, Any]) -> None:
+    """A user document body (without _id/_creationTime): field names, values, limits."""
+    if not isinstance(fields, dict):
+        raise ApiError(400, "InvalidValue", "A document must be an object")
+    if len(fields) > MAX_OBJECT_FIELDS:
+        raise ApiError(400, "InvalidValue", f"Object with {len(fields)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
+    for k, x in fields.items():
+        check_field_name(k, top_level=True)
+        check_value(x, 1)
+
+
+def check_document_size(clean: str, encoded: str | None) -> None:
+    text = encoded if encoded is not None else clean
+    if len(text) * 4 <= MAX_DOCUMENT_BYTES:  # cheap: no UTF-8 character is longer than 4 bytes
+        return
+    size = len(text.encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise ApiError(
+            400, "DocumentTooLarge", f"Document is too large ({size} bytes > maximum size {MAX_DOCUMENT_BYTES} bytes)"
+        )
