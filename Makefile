@@ -11,7 +11,7 @@ TEST_TOOLS := "pytest>=8" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "requests-mo
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-unit demo bench-server clean
+.PHONY: help install test test-unit demo pyairbyte-test reliability bench bench-server images image-test clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -33,8 +33,26 @@ test: install ## Run every test (unit and integration, against the local Convex-
 test-unit: install ## Run only the fast unit tests (no network)
 	$(PYTEST) shared/tests/unit source-convex/tests/unit destination-convex/tests/unit
 
+demo: install ## The main job: Convex A -> source-convex -> destination-convex -> Convex B, then an incremental sync
+	$(PY) integration_tests/e2e/demo.py
+
+pyairbyte-test: install ## End-to-end through PyAirbyte (its own venv) against the local server
+	bash integration_tests/e2e/pyairbyte/run.sh
+
+reliability: install ## The long fault / crash / bad-input sweep; prints the reliability table
+	$(PY) -m pytest integration_tests/reliability --sweep
+
+bench: install ## Benchmarks side by side: ours vs the incumbent vs the floor (writes the docs table)
+	$(PY) integration_tests/bench/run.py
+
 bench-server: install ## Time the local server serving one 1024-document snapshot page
 	$(PY) -m convex_local.bench
+
+images: install ## Build both connector images with podman on a local Debian stand-in base
+	bash integration_tests/images/build.sh
+
+image-test: images ## Run spec/check/discover/read/write in containers against the local server
+	bash integration_tests/images/test.sh
 
 clean: ## Remove the virtualenv and caches
 	rm -rf $(VENV) .work
