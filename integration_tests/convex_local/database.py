@@ -8,9 +8,10 @@ reader, even when the clock is set back.
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from . import ids, shapes
@@ -348,10 +349,43 @@ class Database:
                 self._shape_cache.pop(tablet, None)
             for t in new:
                 self._tablets[t.tablet] = t
+            previous_ts = self._last_ts
             self._last_ts = ts
             self._apply_pk_changes(tx)
+            self._apply_shape_changes(tx, previous_ts, {t.tablet for t in new})
         finally:
             self.lock.release()
+
+    def _apply_shape_changes(self, tx: Transaction, previous_ts: int, new_tablets: set[str]) -> None:
+        """Keep table shapes current through inserts, so json_schemas stays cheap on big tables.
+
+        A cached shape is extended only when it was current before this commit (or the table is
+        new); updates and deletes drop it, and the next json_schemas recomputes it exactly.
+        """
+        inserts: dict[str, list[Write]] = {}
+        dirty: set[str] = set()
+        for w in tx.writes.values():
+            if w.kind == INSERT:
+                inserts.setdefault(w.tablet, []).append(w)
+            else:
+                dirty.add(w.tablet)
+        for tablet in dirty:
+            self._shape_cache.pop(tablet, None)
+        for tablet, writes in inserts.items():
+            if tablet in dirty:
+                continue
+            if tablet in new_tablets:
+                shape: shapes.Shape = shapes.NEVER
+            else:
+                cached = self._shape_cache.get(tablet)
+                if cached is None or cached[0] < previous_ts:
+                    self._shape_cache.pop(tablet, None)
+                    continue
+                shape = cached[1]
+            number = self._tablets[tablet].number
+            for w in writes:
+                shape = shapes.union(shape, shapes.document_shape(w.fields, number, self.number_exists))  # type: ignore[arg-type]
+            self._shape_cache[tablet] = (tx.ts, shape)
 
     def _apply_pk_changes(self, tx: Transaction) -> None:
         touched = {w.tablet for w in tx.writes.values()}
@@ -393,8 +427,6 @@ class Database:
         found = self.store.pk_index(component, name)
         if found is None:
             return None
-        import json
-
         fields, ready_at = found
         return tuple(tuple(p) for p in json.loads(fields)), ready_at
 
@@ -427,6 +459,7 @@ class Database:
         with self.lock:
             cached = self._shape_cache.get(tablet)
             exists = self.number_exists
+            number = self._tablets[tablet].number
             if cached is not None:
                 as_of, shape = cached
                 later = self.store.tablet_revisions_since(tablet, as_of)
@@ -434,11 +467,12 @@ class Database:
                     return shape
                 if all(kind == INSERT for kind, _, _ in later):
                     for _, clean, encoded in later:
-                        shape = shapes.union(shape, shapes.shape_of(stored_to_python(clean, encoded), exists))
+                        doc = stored_to_python(clean, encoded)  # type: ignore[arg-type]
+                        shape = shapes.union(shape, shapes.document_shape(doc, number, exists))
                     self._shape_cache[tablet] = (at_ts, shape)
                     return shape
             shape = shapes.NEVER
             for doc in self.iter_documents(tablet, at_ts):
-                shape = shapes.union(shape, shapes.shape_of(doc, exists))
+                shape = shapes.union(shape, shapes.document_shape(doc, number, exists))
             self._shape_cache[tablet] = (at_ts, shape)
             return shape

@@ -11,7 +11,6 @@ from typing import Any, Iterator
 from . import auth, seeding
 from .clock import Clock
 from .database import Database, Transaction
-from .errors import ApiError
 from .faults import Faults
 from .http_server import make_server
 from .importer import WriteLimiter
@@ -153,7 +152,11 @@ class LocalDeployment:
 
     @contextmanager
     def transaction(self) -> Iterator[TransactionHandle]:
-        """One transaction (one `_ts`): committed on normal exit, discarded on an exception."""
+        """One transaction (one `_ts`): committed on normal exit, discarded on an exception.
+
+        It holds the deployment's lock until it ends: do not call this deployment's HTTP API
+        from inside the `with` block (the request would wait for the transaction).
+        """
         with self.db.transaction() as tx:
             yield TransactionHandle(tx)
 
@@ -166,15 +169,22 @@ class LocalDeployment:
         refs: list[str] = []
         for other in self.table_names(component):
             if other != table:
-                refs = [d["_id"] for d in self.documents(other, component)[:200]]
+                refs = self._some_ids(other, component, 200)
                 if refs:
                     break
         out: list[str] = []
         while len(out) < n:
             with self.db.transaction() as tx:
                 for i in range(len(out), min(n, len(out) + batch)):
-                    out.append(tx.insert(table, seeding.document(rng, i, refs), component))
+                    out.append(tx.insert(table, seeding.document(rng, i, refs), component, checked=True))
         return out
+
+    def _some_ids(self, table: str, component: str, limit: int) -> list[str]:
+        with self.db.lock:
+            t = self.db.current_tablet(component, table)
+            if t is None:
+                return []
+            return [row[0] for row in self.db.store.snapshot_rows(t.tablet, "", self.db.read_ts(), limit)]
 
     def documents(self, table: str, component: str = "") -> list[dict[str, Any]]:
         """Current documents (with `_id`, `_creationTime`) as Python values, in id order."""

@@ -14,7 +14,7 @@ from . import ids, shapes
 from .args import Args
 from .database import Database
 from .errors import ApiError
-from .selection import ALL_COLUMNS, Columns, Selection, from_args
+from .selection import ALL_COLUMNS, Columns, from_args
 from .settings import Settings
 from .storage import DELETE, Tablet
 from .values import RENDERERS, dumps, parse_format, stored_to_python

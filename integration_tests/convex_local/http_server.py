@@ -153,6 +153,10 @@ class _Server(ThreadingHTTPServer):
         self.connections_lock = threading.Lock()
         super().__init__(address, Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that went away mid-response is routine for a test server (e.g. timeouts).
+        log.debug("connection error from %s", client_address, exc_info=True)
+
     def close_connections(self) -> None:
         with self.connections_lock:
             conns = list(self.connections)
@@ -263,41 +267,45 @@ class Handler(BaseHTTPRequestHandler):
         name = path.rstrip("/").rsplit("/", 1)[-1]
         client = self.headers.get("Convex-Client")
         params: dict[str, Any] = _summary(name, query)
-        fault_kind: str | None = None
-        status, nbytes_out = 0, 0
-        try:
-            if dep.settings.latency_s > 0:
-                time.sleep(dep.settings.latency_s)
-            fault = dep.faults.pick(name, "before")
-            if fault is not None and fault.kind == "slow":
-                time.sleep(fault.slow_s)
-                fault = None
-            if fault is not None:
-                fault_kind = fault.kind
-                if fault.kind == "reset":
-                    self._reset()
-                    return
-                status, headers, payload = self._fault_response(fault.kind, fault.retry_after_s)
-            else:
-                status, headers, payload, params = self._respond(path, query, body, name, params)
-                after = dep.faults.pick(name, "after")
-                if after is not None:
-                    fault_kind = after.kind
-                    if after.kind == "slow":
-                        time.sleep(after.slow_s)
-                    elif after.kind == "reset":
-                        self._reset()
-                        return
-                    else:
-                        status, headers, payload = self._fault_response(after.kind, after.retry_after_s)
-            nbytes_out = len(payload)
-            self._send(status, headers, payload)
-        finally:
+
+        def record(status: int, nbytes_out: int, fault_kind: str | None) -> None:
+            # Logged before the response goes out, so a test that got its answer sees the entry.
             dep.request_log.append(
                 RequestLogEntry(self.command, path, params, status, len(body), nbytes_out, started, client, fault_kind)
             )
             log.info("%s %s -> %s (%d bytes)%s", self.command, path, status or "reset", nbytes_out,
                      f" [fault {fault_kind}]" if fault_kind else "")
+
+        if dep.settings.latency_s > 0:
+            time.sleep(dep.settings.latency_s)
+        fault = dep.faults.pick(name, "before")
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.slow_s)
+            fault = None
+        if fault is not None:
+            if fault.kind == "reset":
+                record(0, 0, fault.kind)
+                self._reset()
+                return
+            status, headers, payload = self._fault_response(fault.kind, fault.retry_after_s)
+            record(status, len(payload), fault.kind)
+            self._send(status, headers, payload)
+            return
+        status, headers, payload, params = self._respond(path, query, body, name, params)
+        after = dep.faults.pick(name, "after")
+        fault_kind = None
+        if after is not None:
+            fault_kind = after.kind
+            if after.kind == "slow":
+                time.sleep(after.slow_s)
+            elif after.kind == "reset":
+                record(0, 0, after.kind)
+                self._reset()
+                return
+            else:
+                status, headers, payload = self._fault_response(after.kind, after.retry_after_s)
+        record(status, len(payload), fault_kind)
+        self._send(status, headers, payload)
 
     def _respond(
         self, path: str, query: dict[str, str], body: bytes, name: str, params: dict[str, Any]

@@ -41,27 +41,72 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 
 
+FLOAT64 = ("float64", False)
+FLOAT64_SPECIAL = ("float64", True)
+_identifiers: dict[str, bool] = {}
+
+
+def _is_identifier(name: str) -> bool:
+    found = _identifiers.get(name)
+    if found is None:
+        found = _IDENTIFIER.match(name) is not None
+        if len(_identifiers) < 100_000:
+            _identifiers[name] = found
+    return found
+
+
+_id_like: dict[str, int | None] = {}
+_ID_CHARS = frozenset("0123456789abcdefghjkmnpqrstvwxyz")
+
+
+def _id_number(s: str) -> int | None:
+    """The table number of a string that decodes as a document id (memoized), else None."""
+    if not 31 <= len(s) <= 37:
+        return None
+    found = _id_like.get(s, -1)
+    if found == -1:
+        found = ids.table_number_of(s) if _ID_CHARS.issuperset(s) else None
+        if len(_id_like) >= 200_000:
+            _id_like.clear()
+        _id_like[s] = found
+    return found  # type: ignore[return-value]
+
+
+def document_shape(doc: dict[str, Any], table_number: int, table_exists: Callable[[int], bool]) -> Shape:
+    """The shape of a stored document (its `_id` is known to be an id of its own table)."""
+    fields = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
+    inner = shape_of(fields, table_exists)
+    if inner[0] != "object":
+        return inner
+    out = inner[1]
+    out["_id"] = (False, ("id", table_number))
+    out["_creationTime"] = (False, FLOAT64)
+    return inner
+
+
 def shape_of(v: Any, table_exists: Callable[[int], bool]) -> Shape:
+    t = type(v)
+    if t is str:
+        number = _id_number(v)
+        return ("id", number) if number is not None and table_exists(number) else STRING
+    if t is float:
+        if math.isfinite(v) and (v != 0.0 or math.copysign(1.0, v) > 0):
+            return FLOAT64
+        return FLOAT64_SPECIAL
+    if t is bool:
+        return BOOLEAN
     if v is None:
         return NULL
-    if v is True or v is False:
-        return BOOLEAN
-    if isinstance(v, int):
+    if t is int:
         return INT64
-    if isinstance(v, float):
-        special = not math.isfinite(v) or (v == 0.0 and math.copysign(1.0, v) < 0)
-        return ("float64", special)
-    if isinstance(v, str):
-        number = ids.table_number_of(v) if 31 <= len(v) <= 37 else None
-        return ("id", number) if number is not None and table_exists(number) else STRING
-    if isinstance(v, bytes):
+    if t is bytes:
         return BYTES
-    if isinstance(v, list):
+    if t is list:
         item = NEVER
         for x in v:
             item = union(item, shape_of(x, table_exists))
         return ("array", item)
-    if len(v) > MAX_OBJECT_FIELDS or not all(_IDENTIFIER.match(k) for k in v):
+    if len(v) > MAX_OBJECT_FIELDS or not all(_is_identifier(k) for k in v):
         return RECORD
     return ("object", {k: (False, shape_of(x, table_exists)) for k, x in v.items()})
 
@@ -71,14 +116,25 @@ def _variants(s: Shape) -> tuple:
 
 
 def _merge_objects(a: dict, b: dict) -> dict:
+    """Field-wise union; returns `a` itself when nothing changes (cheap repeated merges)."""
     out = {}
-    for name in a.keys() | b.keys():
-        if name in a and name in b:
-            out[name] = (a[name][0] or b[name][0], union(a[name][1], b[name][1]))
+    changed = False
+    for name, field_a in a.items():
+        found = b.get(name)
+        if found is None:
+            out[name] = (True, field_a[1])
+            changed = changed or not field_a[0]
         else:
-            opt_shape = a.get(name) or b.get(name)
-            out[name] = (True, opt_shape[1])
-    return out
+            shape = union(field_a[1], found[1])
+            optional = field_a[0] or found[0]
+            if shape is not field_a[1] or optional != field_a[0]:
+                changed = True
+            out[name] = (optional, shape)
+    for name, (_, shape_b) in b.items():
+        if name not in a:
+            out[name] = (True, shape_b)
+            changed = True
+    return out if changed else a
 
 
 def _sort_key(s: Shape) -> tuple:
@@ -92,9 +148,17 @@ def _sort_key(s: Shape) -> tuple:
 
 def union(a: Shape, b: Shape) -> Shape:
     """The smallest shape (in this model) holding both."""
+    if a is b or b == NEVER:
+        return a
     if a == NEVER:
         return b
-    if b == NEVER or a == b:
+    if a[0] == "object" and b[0] == "object":
+        merged = _merge_objects(a[1], b[1])
+        return a if merged is a[1] else ("object", merged)
+    if a[0] == "array" and b[0] == "array":
+        item = union(a[1], b[1])
+        return a if item is a[1] else ("array", item)
+    if a == b:
         return a
     if a == UNKNOWN or b == UNKNOWN:
         return UNKNOWN

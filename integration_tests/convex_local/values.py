@@ -71,51 +71,58 @@ def int_bytes(i: int) -> str:
 
 def to_clean(v: Any) -> Any:
     """The `json` rendering as JSON-ready Python (int64 -> "123", bytes -> base64, "NaN"...)."""
-    if v is None or v is True or v is False or isinstance(v, str):
+    t = type(v)
+    if t is str or t is bool or v is None:
         return v
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
+    if t is float:
+        if v != v:
             return "NaN"
-        if math.isinf(v):
+        if v in (math.inf, -math.inf):
             return "Infinity" if v > 0 else "-Infinity"
         return v
-    if isinstance(v, bytes):
-        return _b64(v)
-    if isinstance(v, list):
+    if t is int:
+        return str(v)
+    if t is dict:
+        return {k: to_clean(x) for k, x in v.items()}
+    if t is list:
         return [to_clean(x) for x in v]
-    return {k: to_clean(x) for k, x in v.items()}
+    if t is bytes:
+        return _b64(v)
+    raise TypeError(f"not a Convex value: {t.__name__}")
 
 
 def to_encoded(v: Any) -> Any:
     """The lossless internal rendering (convex_encoded_json)."""
-    if v is None or v is True or v is False or isinstance(v, str):
+    t = type(v)
+    if t is str or t is bool or v is None:
         return v
-    if isinstance(v, int):
-        return {"$integer": int_bytes(v)}
-    if isinstance(v, float):
+    if t is float:
         return {"$float": float_bytes(v)} if _is_special(v) else v
-    if isinstance(v, bytes):
-        return {"$bytes": _b64(v)}
-    if isinstance(v, list):
+    if t is int:
+        return {"$integer": int_bytes(v)}
+    if t is dict:
+        return {k: to_encoded(x) for k, x in v.items()}
+    if t is list:
         return [to_encoded(x) for x in v]
-    return {k: to_encoded(x) for k, x in v.items()}
+    if t is bytes:
+        return {"$bytes": _b64(v)}
+    raise TypeError(f"not a Convex value: {t.__name__}")
 
 
 def to_export(v: Any) -> Any:
     """export_json: int64 as a bare integer, finite floats (even -0.0) as numbers, else $float/$bytes."""
-    if v is None or v is True or v is False or isinstance(v, str):
+    t = type(v)
+    if t is str or t is bool or v is None or t is int:
         return v
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float):
+    if t is float:
         return v if math.isfinite(v) else {"$float": float_bytes(v)}
-    if isinstance(v, bytes):
-        return {"$bytes": _b64(v)}
-    if isinstance(v, list):
+    if t is dict:
+        return {k: to_export(x) for k, x in v.items()}
+    if t is list:
         return [to_export(x) for x in v]
-    return {k: to_export(x) for k, x in v.items()}
+    if t is bytes:
+        return {"$bytes": _b64(v)}
+    raise TypeError(f"not a Convex value: {t.__name__}")
 
 
 RENDERERS: dict[str, Callable[[Any], Any]] = {"clean": to_clean, "encoded": to_encoded, "export": to_export}
@@ -123,15 +130,16 @@ RENDERERS: dict[str, Callable[[Any], Any]] = {"clean": to_clean, "encoded": to_e
 
 def is_plain(v: Any) -> bool:
     """True when every format renders `v` the same way."""
-    if v is None or v is True or v is False or isinstance(v, str):
+    t = type(v)
+    if t is str or t is bool or v is None:
         return True
-    if isinstance(v, int) or isinstance(v, bytes):
-        return False
-    if isinstance(v, float):
+    if t is float:
         return not _is_special(v)
-    if isinstance(v, list):
+    if t is dict:
+        return all(is_plain(x) for x in v.values())
+    if t is list:
         return all(is_plain(x) for x in v)
-    return all(is_plain(x) for x in v.values())
+    return False
 
 
 def _decode_hook(obj: dict[str, Any]) -> Any:
@@ -162,7 +170,12 @@ def stored_to_python(clean: str, encoded: str | None) -> dict[str, Any]:
     return from_encoded_text(encoded if encoded is not None else clean)
 
 
+_valid_names: dict[tuple[str, bool], bool] = {}
+
+
 def check_field_name(name: Any, top_level: bool) -> None:
+    if _valid_names.get((name, top_level)) if isinstance(name, str) else False:
+        return
     if not isinstance(name, str):
         raise ApiError(400, "InvalidFieldName", f"Field names must be strings, got {name!r}")
     if not name or len(name) > MAX_FIELD_NAME_LEN:
@@ -171,8 +184,10 @@ def check_field_name(name: Any, top_level: bool) -> None:
         raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} cannot start with '$'")
     if top_level and name.startswith("_"):
         raise ApiError(400, "InvalidFieldName", f"Top-level field name {name[:64]!r} cannot start with '_' (reserved for system fields)")
-    if not all(32 <= ord(c) < 127 for c in name):
+    if not (name.isascii() and name.isprintable()):
         raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} must be non-control ASCII")
+    if len(_valid_names) < 100_000:
+        _valid_names[(name, top_level)] = True
 
 
 def check_value(v: Any, depth: int = 0) -> None:
@@ -180,35 +195,33 @@ def check_value(v: Any, depth: int = 0) -> None:
 
     Codes are ours (the contract names the limits, not the codes): 400 InvalidValue.
     """
-    if v is None or v is True or v is False or isinstance(v, (str, bytes)):
+    t = type(v)
+    if t is str or t is float or t is bool or v is None or t is bytes:
         return
-    if isinstance(v, int):
+    if t is int:
         if not INT64_MIN <= v <= INT64_MAX:
             raise ApiError(400, "InvalidValue", f"Integer {v} does not fit in an int64")
         return
-    if isinstance(v, float):
-        return
+    if t is not list and t is not dict:
+        raise ApiError(400, "InvalidValue", f"Unsupported value type {t.__name__}")
     if depth >= MAX_NESTING:
         raise ApiError(400, "InvalidValue", f"Value is nested more than {MAX_NESTING} levels deep")
-    if isinstance(v, list):
+    if t is list:
         if len(v) > MAX_ARRAY_LEN:
             raise ApiError(400, "InvalidValue", f"Array of {len(v)} elements exceeds the maximum of {MAX_ARRAY_LEN}")
         for x in v:
             check_value(x, depth + 1)
         return
-    if isinstance(v, dict):
-        if len(v) > MAX_OBJECT_FIELDS:
-            raise ApiError(400, "InvalidValue", f"Object with {len(v)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
-        for k, x in v.items():
-            check_field_name(k, top_level=False)
-            check_value(x, depth + 1)
-        return
-    raise ApiError(400, "InvalidValue", f"Unsupported value type {type(v).__name__}")
+    if len(v) > MAX_OBJECT_FIELDS:
+        raise ApiError(400, "InvalidValue", f"Object with {len(v)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
+    for k, x in v.items():
+        check_field_name(k, top_level=False)
+        check_value(x, depth + 1)
 
 
 def check_document_fields(fields: dict[str, Any]) -> None:
     """A user document body (without _id/_creationTime): field names, values, limits."""
-    if not isinstance(fields, dict):
+    if type(fields) is not dict:
         raise ApiError(400, "InvalidValue", "A document must be an object")
     if len(fields) > MAX_OBJECT_FIELDS:
         raise ApiError(400, "InvalidValue", f"Object with {len(fields)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
-import pytest
 
 from .conftest import Api, error
 
@@ -187,3 +185,20 @@ def test_import_is_fast(api: Api) -> None:
     # Loose on purpose (shared 2-core machine): catches quadratic work, not small regressions.
     assert elapsed < 8.0, f"20k records took {elapsed:.2f}s"
     assert len(api.dep.documents("fast")) == 20_000
+
+
+def test_several_matches_for_one_key_is_a_500(api: Api) -> None:
+    send(api, body("t", [{"id": 1}, {"id": 1}]))  # appended twice
+    dedup_table(api, "t", [["id"]])
+    resp = send(api, body("t", [{"id": 1, "v": 2}], [["id"]]))
+    assert error(resp) == (500, "InternalServerError")
+    assert send(api, body("t", [{"id": 2, "v": 2}], [["id"]])).status_code == 200
+
+
+def test_dedup_sees_documents_seeded_outside_import(api: Api) -> None:
+    dedup_table(api, "t", [["id"]])
+    assert send(api, body("t", [{"id": 1, "v": "a"}], [["id"]])).status_code == 200
+    seeded = api.dep.insert("t", {"id": 2.0, "v": "seeded"})
+    assert send(api, body("t", [{"id": 2, "v": "b"}, {"id": 1, "_ab_cdc_deleted_at": "x"}], [["id"]])).status_code == 200
+    (doc,) = api.dep.documents("t")
+    assert doc["_id"] == seeded and doc["v"] == "b"
