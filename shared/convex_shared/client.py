@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import orjson
 
@@ -27,6 +27,10 @@ from .pages import (
 from .transport import Transport
 
 _EXPORT = "/api"
+
+BodyFilter = Callable[[bytes], bytes]
+"""Rewrites a page's raw body before it is parsed (e.g. unwrapping `{"$bytes": ...}` with one
+regex over the bytes, which is far cheaper than walking the parsed values)."""
 _IMPORT = "/api/streaming_import"
 
 
@@ -52,6 +56,12 @@ def _keep(values: list[dict[str, Any]], table_name: str | None, component: str |
         if (table_name is None or value.get("_table") == table_name)
         and (component is None or value.get("_component", "") == component)
     ]
+
+
+def _filtered(parse: Callable[[bytes], Any], body_filter: BodyFilter | None) -> Callable[[bytes], Any]:
+    if body_filter is None:
+        return parse
+    return lambda body: parse(body_filter(body))
 
 
 class ConvexClient:
@@ -93,7 +103,8 @@ class ConvexClient:
         return self._transport.call("GET", f"{_EXPORT}/json_schemas", parse, params=params)
 
     def list_snapshot(self, snapshot: int | None = None, cursor: str | None = None, table_name: str | None = None,
-                      component: str | None = None, fmt: str = "json") -> SnapshotPage:
+                      component: str | None = None, fmt: str = "json",
+                      body_filter: BodyFilter | None = None) -> SnapshotPage:
         """One page of a consistent snapshot; pass back the same `snapshot` with every cursor."""
         params: dict[str, str] = {"format": fmt}
         if snapshot is not None:
@@ -101,16 +112,18 @@ class ConvexClient:
         if cursor is not None:
             params["cursor"] = cursor
         _selection(params, table_name, component)
-        page = self._transport.call("GET", f"{_EXPORT}/list_snapshot", parse_snapshot_page, params=params)
+        page = self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse_snapshot_page, body_filter),
+                                    params=params)
         kept = _keep(page.values, table_name, component)
         return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
 
     def document_deltas(self, cursor: int, table_name: str | None = None, component: str | None = None,
-                        fmt: str = "json") -> DeltaPage:
+                        fmt: str = "json", body_filter: BodyFilter | None = None) -> DeltaPage:
         """Changes after `cursor` (exclusive); save the returned cursor after every page, empty ones too."""
         params: dict[str, str] = {"cursor": str(cursor), "format": fmt}
         _selection(params, table_name, component)
-        page = self._transport.call("GET", f"{_EXPORT}/document_deltas", parse_delta_page, params=params)
+        page = self._transport.call("GET", f"{_EXPORT}/document_deltas", _filtered(parse_delta_page, body_filter),
+                                    params=params)
         kept = _keep(page.values, table_name, component)
         return page if kept is page.values else DeltaPage(kept, page.cursor, page.has_more)
 

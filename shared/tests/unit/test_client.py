@@ -288,3 +288,13 @@ def test_unexpected_request_exception_is_mapped(client: ConvexClient, requests_m
         client.list_snapshot()
     assert info.value.__cause__ is None and info.value.__suppress_context__
     assert_no_key(str(info.value))
+
+
+def test_body_filter_rewrites_the_raw_page_before_parsing(client: ConvexClient, requests_mock: rm.Mocker) -> None:
+    raw = b'{"values":[{"_table":"t","_component":"","_id":"a","b":{"$bytes":"AQI="}}],"cursor":7,"hasMore":false}'
+    requests_mock.get(API + "/document_deltas", content=raw)
+    requests_mock.get(API + "/list_snapshot", content=raw.replace(b'"cursor":7', b'"snapshot":7,"cursor":null'))
+    unwrap = lambda body: body.replace(b'{"$bytes":"AQI="}', b'"AQI="')  # noqa: E731
+    assert client.document_deltas(1, body_filter=unwrap).values[0]["b"] == "AQI="
+    assert client.list_snapshot(body_filter=unwrap).values[0]["b"] == "AQI="
+    assert client.list_snapshot().values[0]["b"] == {"$bytes": "AQI="}  # no filter: the page as sent
