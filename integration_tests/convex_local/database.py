@@ -58,6 +58,7 @@ class Write:
     clean: str | None
     encoded: str | None
     creation_time: float | None = None
+    export: str | None = None
 
 
 @dataclass
@@ -128,13 +129,13 @@ class Transaction:
     # -- documents ------------------------------------------------------------------------------
     def _render(
         self, doc_id: str, creation_time: float, fields: dict[str, Any], plain: bool | None
-    ) -> tuple[str, str | None]:
+    ) -> tuple[str, str | None, str | None]:
         doc = dict(fields)
         doc["_id"] = doc_id
         doc["_creationTime"] = creation_time
-        clean, encoded = render_document(doc, plain)
+        clean, encoded, export = render_document(doc, plain)
         check_document_size(clean, encoded)
-        return clean, encoded
+        return clean, encoded, export
 
     def insert(
         self, table: str, fields: dict[str, Any], component: str = "", checked: bool = False, plain: bool | None = None
@@ -145,8 +146,8 @@ class Transaction:
         tablet, number = self.table(table, component)  # type: ignore[misc]
         doc_id = self._db.ids.new_document_id(number)
         creation_time = self.ts / 1e6
-        clean, encoded = self._render(doc_id, creation_time, fields, plain)
-        self.writes[doc_id] = Write(tablet, INSERT, dict(fields), clean, encoded, creation_time)
+        clean, encoded, export = self._render(doc_id, creation_time, fields, plain)
+        self.writes[doc_id] = Write(tablet, INSERT, dict(fields), clean, encoded, creation_time, export)
         self.nbytes += len(encoded or clean)
         return doc_id
 
@@ -182,10 +183,10 @@ class Transaction:
         tablet, old, creation_time = self._locate(doc_id)
         if old is None or creation_time is None:
             raise ApiError(404, "DocumentNotFound", f"Document {doc_id} does not exist")
-        clean, encoded = self._render(doc_id, creation_time, fields, plain)
+        clean, encoded, export = self._render(doc_id, creation_time, fields, plain)
         prior = self.writes.get(doc_id)
         kind = INSERT if prior is not None and prior.kind == INSERT else UPDATE
-        self.writes[doc_id] = Write(tablet, kind, dict(fields), clean, encoded, creation_time)
+        self.writes[doc_id] = Write(tablet, kind, dict(fields), clean, encoded, creation_time, export)
         self.nbytes += len(encoded or clean)
 
     def patch(self, doc_id: str, fields: dict[str, Any]) -> None:
@@ -336,7 +337,7 @@ class Database:
                 for t in new:
                     store.add_tablet(t)
                 store.add_revisions(
-                    (w.tablet, doc_id, ts, w.kind, w.clean, w.encoded) for doc_id, w in tx.writes.items()
+                    (w.tablet, doc_id, ts, w.kind, w.clean, w.encoded, w.export) for doc_id, w in tx.writes.items()
                 )
                 store.commit()
             except BaseException:
@@ -405,7 +406,7 @@ class Database:
         after = ""
         while True:
             rows = self.store.snapshot_rows(tablet, after, at_ts, batch)
-            for doc_id, _ts, clean, encoded in rows:
+            for doc_id, _ts, clean, encoded, _export in rows:
                 yield stored_to_python(clean, encoded)
             if len(rows) < batch:
                 return

@@ -22,13 +22,15 @@ from .values import RENDERERS, dumps, parse_format, stored_to_python
 TRUE, FALSE = "true", "false"
 
 
-def _document_text(clean: str, encoded: str | None, fmt: str, columns: Columns) -> str:
+def _document_text(clean: str, encoded: str | None, export: str | None, fmt: str, columns: Columns) -> str:
     """The stored document rendered in `fmt`, with unselected columns removed."""
     if columns.everything:
         if encoded is None or fmt == "clean":
             return clean
         if fmt == "encoded":
             return encoded
+        if fmt == "export" and export is not None:
+            return export
     doc = stored_to_python(clean, encoded)
     if not columns.everything:
         doc = {k: v for k, v in doc.items() if columns.includes(k)}
@@ -96,7 +98,7 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
         next_cursor = _cursor(following.tablet, ids.min_id(following.number))
     else:
         next_cursor = None
-    values = [_value(_prefix(table, ts), _document_text(clean, enc, fmt, columns)) for _id, ts, clean, enc in rows]
+    values = [_value(_prefix(table, ts), _document_text(clean, enc, exp, fmt, columns)) for _id, ts, clean, enc, exp in rows]
     return (
         '{"values":[' + ",".join(values) + '],"snapshot":' + str(snapshot) + ',"cursor":'
         + (dumps(next_cursor) if next_cursor is not None else "null")
@@ -146,7 +148,7 @@ def document_deltas(db: Database, settings: Settings, args: Args) -> str:
         if r.kind == DELETE:
             values.append(prefix + ',"_deleted":true,"_id":' + dumps(r.id) + "}")
         else:
-            values.append(_value(prefix + ',"_deleted":false', _document_text(r.clean, r.encoded, fmt, columns)))  # type: ignore[arg-type]
+            values.append(_value(prefix + ',"_deleted":false', _document_text(r.clean, r.encoded, r.export, fmt, columns)))  # type: ignore[arg-type]
     return (
         '{"values":[' + ",".join(values) + '],"cursor":' + str(new_cursor)
         + ',"hasMore":' + (TRUE if has_more else FALSE) + "}"

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS revisions (
     ts INTEGER NOT NULL,
     kind INTEGER NOT NULL,
     clean TEXT,
-    encoded TEXT
+    encoded TEXT,
+    export TEXT
 );
 CREATE INDEX IF NOT EXISTS revisions_by_doc ON revisions (tablet, id, ts);
 CREATE INDEX IF NOT EXISTS revisions_by_ts ON revisions (ts, id);
@@ -71,6 +72,7 @@ class Revision:
     kind: int
     clean: str | None
     encoded: str | None
+    export: str | None = None
 
 
 class Store:
@@ -135,9 +137,9 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO components (path) VALUES (?)", (path,))
 
     # -- revisions ----------------------------------------------------------------------------
-    def add_revisions(self, rows: Iterable[tuple[str, str, int, int, str | None, str | None]]) -> None:
+    def add_revisions(self, rows: Iterable[tuple[str, str, int, int, str | None, str | None, str | None]]) -> None:
         self.conn.executemany(
-            "INSERT INTO revisions (tablet, id, ts, kind, clean, encoded) VALUES (?, ?, ?, ?, ?, ?)", rows
+            "INSERT INTO revisions (tablet, id, ts, kind, clean, encoded, export) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
         )
 
     def latest(self, tablet: str, doc_id: str, at_ts: int | None = None) -> Revision | None:
@@ -156,10 +158,12 @@ class Store:
             ).fetchone()
         return Revision(*row) if row else None
 
-    def snapshot_rows(self, tablet: str, after_id: str, at_ts: int, limit: int) -> list[tuple[str, int, str, str | None]]:
-        """(id, ts, clean, encoded) of live documents at `at_ts` with id > after_id, in id order."""
+    def snapshot_rows(
+        self, tablet: str, after_id: str, at_ts: int, limit: int
+    ) -> list[tuple[str, int, str, str | None, str | None]]:
+        """(id, ts, clean, encoded, export) of live documents at `at_ts` with id > after_id, in id order."""
         return self.conn.execute(
-            "SELECT r.id, r.ts, r.clean, r.encoded FROM revisions r"
+            "SELECT r.id, r.ts, r.clean, r.encoded, r.export FROM revisions r"
             " WHERE r.tablet = ?1 AND r.id > ?2 AND r.ts <= ?3 AND r.kind != 2"
             " AND r.ts = (SELECT MAX(x.ts) FROM revisions x WHERE x.tablet = ?1 AND x.id = r.id AND x.ts <= ?3)"
             " ORDER BY r.id LIMIT ?4",
@@ -171,7 +175,7 @@ class Store:
 
     def log_rows(self, after_ts: int, upto_ts: int, limit: int) -> list[Revision]:
         rows = self.conn.execute(
-            "SELECT tablet, id, ts, kind, clean, encoded FROM revisions WHERE ts > ? AND ts <= ?"
+            "SELECT tablet, id, ts, kind, clean, encoded, export FROM revisions WHERE ts > ? AND ts <= ?"
             " ORDER BY ts, id LIMIT ?",
             (after_ts, upto_ts, limit),
         ).fetchall()
@@ -179,7 +183,7 @@ class Store:
 
     def log_rows_at(self, ts: int, after_id: str) -> list[Revision]:
         rows = self.conn.execute(
-            "SELECT tablet, id, ts, kind, clean, encoded FROM revisions WHERE ts = ? AND id > ? ORDER BY id",
+            "SELECT tablet, id, ts, kind, clean, encoded, export FROM revisions WHERE ts = ? AND id > ? ORDER BY id",
             (ts, after_id),
         ).fetchall()
         return [Revision(*r) for r in rows]

@@ -159,11 +159,14 @@ def from_encoded_text(text: str) -> Any:
     return json.loads(text, object_hook=_decode_hook, parse_int=float)
 
 
-def render_document(doc: dict[str, Any], plain: bool | None = None) -> tuple[str, str | None]:
-    """(clean text, internal text or None when the document is plain)."""
+def render_document(doc: dict[str, Any], plain: bool | None = None) -> tuple[str, str | None, str | None]:
+    """(clean text, internal text, export_json text); the last two are None when the document is plain.
+
+    export_json is rendered once at write time, because re-encoding a stored document on every
+    read made an export_json snapshot page ~3x slower to serve than a clean-json one."""
     if plain if plain is not None else is_plain(doc):
-        return dumps(doc), None
-    return dumps(to_clean(doc)), dumps(to_encoded(doc))
+        return dumps(doc), None, None
+    return dumps(to_clean(doc)), dumps(to_encoded(doc)), dumps(to_export(doc))
 
 
 def stored_to_python(clean: str, encoded: str | None) -> dict[str, Any]:

@@ -53,10 +53,11 @@ def test_value_renderings_in_every_format() -> None:
 
 
 def test_plain_documents_render_once() -> None:
-    clean, encoded = values.render_document({"a": 1.0, "b": "x", "c": [None, True]})
-    assert encoded is None and clean == '{"a":1.0,"b":"x","c":[null,true]}'
-    clean, encoded = values.render_document({"a": 1})
-    assert clean == '{"a":"1"}' and encoded == '{"a":{"$integer":"AQAAAAAAAAA="}}'
+    clean, encoded, export = values.render_document({"a": 1.0, "b": "x", "c": [None, True]})
+    assert encoded is None and export is None and clean == '{"a":1.0,"b":"x","c":[null,true]}'
+    clean, encoded, export = values.render_document({"a": 1, "b": b"\x01"})
+    assert clean == '{"a":"1","b":"AQ=="}' and encoded == '{"a":{"$integer":"AQAAAAAAAAA="},"b":{"$bytes":"AQ=="}}'
+    assert export == '{"a":1,"b":{"$bytes":"AQ=="}}'
 
 
 def test_bad_format_is_400() -> None:
