@@ -1,1 +1,5 @@
-"""Airbyte destination for Convex."""
+"""Airbyte destination for Convex: imports any Airbyte stream into Convex tables."""
+
+from .destination import DestinationConvex
+
+__all__ = ["DestinationConvex"]

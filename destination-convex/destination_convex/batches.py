@@ -1,0 +1,183 @@
+"""Per-table buffers of encoded messages, closed into byte-bounded import requests.
+
+A request body is
+`{"tables":{<entry of each table in it>},"messages":[<message>,<message>,...]}` and its size is
+known exactly before it is built, so no request is ever over the configured batch size (a single
+record bigger than the batch size goes alone, still far under Convex's 20 MiB ceiling). The
+`tables` map carries only the tables whose messages are in that request, and a request is
+never empty.
+
+Buffers close in two ways:
+- `add` closes a table's buffer when the next message would not fit, and closes the biggest
+  buffer when all buffers together exceed `max_buffered_bytes` (memory stays bounded however
+  many streams a sync has);
+- `take` closes the buffers of the given tables on demand (a STATE, their age, end of input),
+  packing several small tables into one request when they fit together.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import orjson
+
+from .errors import ConfigurationError
+from .options import MAX_DOCUMENT_BYTES, REQUEST_BODY_CEILING
+
+_OPEN = b'{"tables":{'
+_MIDDLE = b'},"messages":['
+_CLOSE = b"]}"
+_ENVELOPE_BYTES = len(_OPEN) + len(_MIDDLE) + len(_CLOSE)
+# `{"tableName":<name>,"data":` + `}` around the largest document Convex stores.
+_LARGEST_MESSAGE_BYTES = MAX_DOCUMENT_BYTES + 200
+
+
+class BatchError(ConfigurationError):
+    """A table's request metadata is too large to fit any request."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What a request says about one table: its `tables` entry, and whether retries are safe."""
+
+    table: str
+    primary_key: list[list[str]] | None
+    json_schema: object
+    idempotent: bool
+
+    def entry(self) -> bytes:
+        """`"<table>":{"primaryKey":...,"jsonSchema":...}` (one member of the `tables` object)."""
+        member = orjson.dumps({self.table: {"primaryKey": self.primary_key, "jsonSchema": self.json_schema}})
+        return member[1:-1]
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """One serialized `import_airbyte_records` body and what it carries."""
+
+    body: bytes
+    #: Records per table, in the order the tables appear in the body.
+    counts: Mapping[str, int]
+    #: True when every table in it deduplicates, so a retry cannot duplicate rows.
+    idempotent: bool
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(self.counts)
+
+    @property
+    def record_count(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class _Buffer:
+    spec: TableSpec
+    entry: bytes
+    messages: list[bytes] = field(default_factory=list)
+    #: Sum of message lengths plus the commas between them.
+    message_bytes: int = 0
+    opened_at: float = 0.0
+
+    def body_bytes_with(self, extra: int) -> int:
+        """Body size of a one-table request holding this buffer plus a message of `extra` bytes."""
+        total = self.message_bytes + extra + (1 if self.messages else 0)
+        return _ENVELOPE_BYTES + len(self.entry) + total
+
+
+class Batcher:
+    """Holds each table's open buffer and turns buffers into requests."""
+
+    def __init__(
+        self,
+        specs: Iterable[TableSpec],
+        max_batch_bytes: int,
+        max_buffered_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._buffers: dict[str, _Buffer] = {}
+        for spec in specs:
+            entry = spec.entry()
+            if _ENVELOPE_BYTES + len(entry) + _LARGEST_MESSAGE_BYTES > REQUEST_BODY_CEILING:
+                raise BatchError(
+                    f"The JSON schema of the stream stored in table '{spec.table}' is {len(entry) // 1024} KiB; with "
+                    "it, an import request could exceed Convex's 20 MiB limit. Deselect unneeded fields of this stream."
+                )
+            self._buffers[spec.table] = _Buffer(spec, entry)
+        self._max_batch_bytes = max_batch_bytes
+        self._max_buffered_bytes = max_buffered_bytes
+        self._buffered_bytes = 0
+        self._clock = clock
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Message bytes held in open buffers."""
+        return self._buffered_bytes
+
+    def buffered_count(self, table: str) -> int:
+        """Records of `table` waiting in its open buffer."""
+        return len(self._buffers[table].messages)
+
+    def buffered_tables(self) -> list[str]:
+        """Tables with at least one buffered record."""
+        return [table for table, buffer in self._buffers.items() if buffer.messages]
+
+    def opened_before(self, moment: float) -> list[str]:
+        """Tables whose oldest buffered record arrived before `moment` (clock time)."""
+        return [table for table, buffer in self._buffers.items() if buffer.messages and buffer.opened_at < moment]
+
+    def add(self, table: str, message: bytes) -> list[ImportRequest]:
+        """Buffer one encoded message; returns the requests this closed (usually none)."""
+        buffer = self._buffers[table]
+        closed = []
+        if buffer.messages and buffer.body_bytes_with(len(message)) > self._max_batch_bytes:
+            closed.append(self._close([buffer]))
+        if not buffer.messages:
+            buffer.opened_at = self._clock()
+            added = len(message)
+        else:
+            added = len(message) + 1
+        buffer.messages.append(message)
+        buffer.message_bytes += added
+        self._buffered_bytes += added
+        if self._buffered_bytes > self._max_buffered_bytes:
+            biggest = max(self._buffers.values(), key=lambda candidate: candidate.message_bytes)
+            closed.append(self._close([biggest]))
+        return closed
+
+    def take(self, tables: Iterable[str]) -> list[ImportRequest]:
+        """Close the buffers of `tables` (empty ones are skipped), packed into as few requests as fit."""
+        requests: list[ImportRequest] = []
+        group: list[_Buffer] = []
+        group_bytes = _ENVELOPE_BYTES
+        for table in tables:
+            buffer = self._buffers[table]
+            if not buffer.messages:
+                continue
+            size = len(buffer.entry) + buffer.message_bytes
+            if group and group_bytes + size + 2 > self._max_batch_bytes:
+                requests.append(self._close(group))
+                group, group_bytes = [], _ENVELOPE_BYTES
+            # +2: the commas joining this table's entry and first message to the previous table's.
+            group_bytes += size + (2 if group else 0)
+            group.append(buffer)
+        if group:
+            requests.append(self._close(group))
+        return requests
+
+    def _close(self, buffers: list[_Buffer]) -> ImportRequest:
+        entries = b",".join(buffer.entry for buffer in buffers)
+        if len(buffers) == 1:
+            messages = b",".join(buffers[0].messages)
+        else:
+            messages = b",".join(message for buffer in buffers for message in buffer.messages)
+        body = b"".join((_OPEN, entries, _MIDDLE, messages, _CLOSE))
+        counts = {buffer.spec.table: len(buffer.messages) for buffer in buffers}
+        idempotent = all(buffer.spec.idempotent for buffer in buffers)
+        for buffer in buffers:
+            self._buffered_bytes -= buffer.message_bytes
+            buffer.messages = []
+            buffer.message_bytes = 0
+        return ImportRequest(body=body, counts=counts, idempotent=idempotent)

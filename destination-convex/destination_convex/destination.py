@@ -1,0 +1,149 @@
+"""DestinationConvex: the Airbyte entry points, wiring a client, setup, writer and states.
+
+`check` proves the deployment answers, the key belongs to it and may import, by asking
+`primary_key_indexes_ready` about no tables (an import-permission route that writes nothing);
+`GET /version` needs no key at all and proves nothing.
+
+`write` plans every stream (refusing bad catalogs before touching data), runs the setup
+(clears, indexes), logs where each stream lands, then streams stdin through the `Writer`.
+STATE messages go out as the dicts they came in as (plus `destinationStats`), which is why
+`run` prints dicts itself instead of round-tripping them through the CDK's models.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Iterable, Iterator, List, Mapping
+
+import orjson
+from airbyte_cdk.destinations import Destination
+from airbyte_cdk.exception_handler import init_uncaught_exception_handler
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteCatalogSerializer,
+    FailureType,
+    Status,
+)
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from convex_shared import IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, RetryPolicy, client_id
+from convex_shared.airbyte import traced
+
+from .errors import ConvexStepError, DestinationError
+from .input import IterableSource, StdinReader
+from .memory import pin_mmap_threshold
+from .options import WriterOptions
+from .plan import describe_plan, plan_catalog
+from .preparation import prepare_tables
+from .writer import MessageSource, Writer
+
+logger = logging.getLogger("airbyte")
+
+DISTRIBUTION = "destination-convex"
+#: A check answers someone waiting in the UI: retry a blip, but give up within seconds.
+CHECK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, max_total_s=10.0)
+
+
+class DestinationConvex(Destination):
+    """Imports Airbyte streams into Convex tables (overwrite, append, append + dedup)."""
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        try:
+            settings = ConnectionSettings.from_config(config, retry=CHECK_RETRY)
+            WriterOptions.from_config(config)
+        except (ConvexError, DestinationError) as err:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=str(err))
+        with _client(settings, logger) as client:
+            try:
+                client.primary_key_indexes_ready([])
+            except ConvexError as err:
+                return AirbyteConnectionStatus(
+                    status=Status.FAILED,
+                    message=f"Could not confirm that this key may import into {settings.host}: {err}",
+                )
+        logger.info(f"Connected to {settings.host}; the key may import data.")
+        return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+
+    def write(
+        self,
+        config: Mapping[str, Any],
+        configured_catalog: ConfiguredAirbyteCatalog,
+        input_messages: Iterable[AirbyteMessage],
+    ) -> Iterable[AirbyteMessage]:
+        """The CDK's interface, for callers holding parsed messages (the CLI uses `_run_write`)."""
+        source = IterableSource(_as_dict(message) for message in input_messages)
+        for state in self._write(config, configured_catalog, source):
+            yield AirbyteMessageSerializer.load(state)
+
+    def _run_write(  # type: ignore[override]
+        self,
+        config: Mapping[str, Any],
+        configured_catalog_path: str,
+        input_stream: Any,
+    ) -> Iterator[dict[str, Any]]:
+        with open(configured_catalog_path, "rb") as catalog_file:
+            catalog = ConfiguredAirbyteCatalogSerializer.load(orjson.loads(catalog_file.read()))
+        logger.info("Begin writing to the destination...")
+        pin_mmap_threshold()
+        reader = StdinReader(sys.stdin.fileno(), logger)
+        yield from self._write(config, catalog, reader)
+        if reader.decoder.skipped:
+            logger.warning(f"Skipped {reader.decoder.skipped} undecodable input lines in total.")
+        logger.info("Writing complete.")
+
+    def run(self, args: List[str]) -> None:
+        """As the CDK's `run`, but STATE dicts are printed as they are, with every field kept."""
+        init_uncaught_exception_handler(logger)
+        parsed_args = self.parse_args(args)
+        for message in self.run_cmd(parsed_args):
+            payload = message if isinstance(message, dict) else AirbyteMessageSerializer.dump(message)
+            print(orjson.dumps(payload).decode(), flush=True)
+
+    def _write(
+        self, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: MessageSource
+    ) -> Iterator[dict[str, Any]]:
+        try:
+            settings = ConnectionSettings.from_config(config)
+            options = WriterOptions.from_config(config)
+            plans = plan_catalog(catalog)
+            with _client(settings, logger) as client:
+                prepare_tables(client, plans, index_ready_timeout_s=options.index_ready_timeout_s, logger=logger)
+                for plan in plans:
+                    logger.info(describe_plan(plan, store_airbyte_metadata=options.store_airbyte_metadata))
+                yield from Writer(client, plans, options, logger).run(source)
+        except DestinationError as err:
+            raise to_traced(err) from None
+        except ConvexError as err:
+            raise traced(err, "Writing to Convex") from None
+
+
+def _as_dict(message: AirbyteMessage) -> dict[str, Any]:
+    """A parsed message as the dict the writer reads. Records are built by hand: the CDK's
+    serializer drops top-level null fields of `record.data`, and a null is data."""
+    record = message.record
+    if record is None:
+        return AirbyteMessageSerializer.dump(message)  # type: ignore[no-any-return]
+    return {
+        "type": "RECORD",
+        "record": {"stream": record.stream, "namespace": record.namespace, "data": record.data,
+                   "emitted_at": record.emitted_at},
+    }
+
+
+def _client(settings: ConnectionSettings, log: logging.Logger) -> ConvexClient:
+    return ConvexClient(settings, client_id=client_id(IMPORT_CLIENT, DISTRIBUTION), logger=log)
+
+
+def to_traced(err: DestinationError) -> AirbyteTracedException:
+    """The ERROR trace for one of our failures: the message users see, classified for Airbyte."""
+    if isinstance(err, ConvexStepError):
+        return traced(err.error, err.context)
+    return AirbyteTracedException(
+        message=str(err),
+        internal_message=f"{type(err).__name__}: {err}",
+        failure_type=FailureType(err.failure_type),
+        exception=err,
+    )

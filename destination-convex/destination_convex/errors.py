@@ -1,0 +1,43 @@
+"""The destination's own failures.
+
+Modules raise `DestinationError` subclasses whose `failure_type` says what the user must do
+(config_error: change something; transient_error: try again later; system_error: a bug or a
+broken source). A Convex failure travels as `ConvexStepError`, which adds what the destination
+was doing to the shared client's explanation. They become Airbyte error traces only at the
+connector boundary (`destination.to_traced`), so this module does not import the CDK.
+"""
+
+from __future__ import annotations
+
+from convex_shared import ConvexError
+
+CONFIG_ERROR = "config_error"
+TRANSIENT_ERROR = "transient_error"
+SYSTEM_ERROR = "system_error"
+
+
+class DestinationError(Exception):
+    """A failure with a user-facing message and an Airbyte failure type."""
+
+    failure_type: str = SYSTEM_ERROR
+
+    def __init__(self, message: str, *, failure_type: str | None = None) -> None:
+        super().__init__(message)
+        if failure_type is not None:
+            self.failure_type = failure_type
+
+
+class ConfigurationError(DestinationError):
+    """The config or the configured catalog asks for something that cannot work."""
+
+    failure_type = CONFIG_ERROR
+
+
+class ConvexStepError(DestinationError):
+    """A Convex request failed (after the shared client's retries) during one named step."""
+
+    def __init__(self, context: str, error: ConvexError) -> None:
+        super().__init__(f"{context}: {error}", failure_type=error.failure_type)
+        self.context = context
+        self.error = error
+

@@ -1,0 +1,99 @@
+"""The writer's tuning options, read from the connector config.
+
+Connection fields (`deployment_url`, `access_key`, timeouts) belong to the shared client's
+`ConnectionSettings`; this module reads only what shapes batching, parallelism, index waits
+and the optional metadata fields. Every option has a default, so a 0.2.x config with just
+the two connection fields keeps working unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import ConfigurationError
+
+MIB = 1024 * 1024
+
+#: Convex rejects an `import_airbyte_records` body over 20 MiB. Requests stay under this
+#: ceiling with room to spare, whatever the configured batch size.
+REQUEST_BODY_CEILING = 18 * MIB
+#: Convex's limit for one stored document. Records are checked against it (as JSON bytes)
+#: before they are sent, so an oversized record fails the sync with its stream named.
+MAX_DOCUMENT_BYTES = 1 * MIB
+
+
+class OptionsError(ConfigurationError):
+    """A tuning option in the config has an unusable value; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """How the destination batches and sends records (all sizes in bytes, times in seconds)."""
+
+    max_batch_bytes: int = 4 * MIB
+    flush_interval_s: float = 15.0
+    max_parallel_requests: int = 4
+    index_ready_timeout_s: float = 3600.0
+    store_airbyte_metadata: bool = False
+
+    @property
+    def max_buffered_bytes(self) -> int:
+        """Bytes all tables' open buffers may hold together before the biggest is sent.
+
+        Without this bound a sync of many streams would keep a full batch per stream in memory.
+        """
+        return max(2 * self.max_batch_bytes, 8 * MIB)
+
+    @property
+    def max_in_flight_bytes(self) -> int:
+        """Bytes of request bodies queued or being sent before reading input pauses."""
+        return max(self.max_parallel_requests + 1, 3) * self.max_batch_bytes
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "WriterOptions":
+        """Read the options, applying defaults; raises OptionsError naming a bad field."""
+        defaults = cls()
+        batch_mib = _number(config, "max_batch_size_mib", defaults.max_batch_bytes / MIB, 0.01, 12)
+        return cls(
+            max_batch_bytes=int(batch_mib * MIB),
+            flush_interval_s=_number(config, "flush_interval_seconds", defaults.flush_interval_s, 1, 3600),
+            max_parallel_requests=int(
+                _number(config, "max_parallel_requests", defaults.max_parallel_requests, 1, 16, integer=True)
+            ),
+            index_ready_timeout_s=_number(
+                config, "index_ready_timeout_seconds", defaults.index_ready_timeout_s, 1, 86400
+            ),
+            store_airbyte_metadata=_flag(config, "store_airbyte_metadata", defaults.store_airbyte_metadata),
+        )
+
+
+def _number(
+    config: Mapping[str, Any],
+    field: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+) -> float:
+    value = config.get(field)
+    if value is None:
+        return float(default)
+    # bool is an int subclass; `true` for a size is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise OptionsError(f"Config field '{field}' must be a number, got {type(value).__name__}.")
+    if integer and value != int(value):
+        raise OptionsError(f"Config field '{field}' must be a whole number, got {value}.")
+    if not low <= value <= high:
+        raise OptionsError(f"Config field '{field}' must be between {low:g} and {high:g}, got {value:g}.")
+    return float(value)
+
+
+def _flag(config: Mapping[str, Any], field: str, default: bool) -> bool:
+    value = config.get(field)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise OptionsError(f"Config field '{field}' must be true or false, got {value!r}.")
+    return value

@@ -1,0 +1,258 @@
+"""The write loop: records into batches, batches into requests, acknowledgements into states.
+
+The main thread reads and encodes input while the pipeline's workers send requests. After
+every input batch, timer tick or request completion it:
+1. takes the acknowledged requests and credits their records to their tables;
+2. sends the buffers that must go now: tables a held STATE waits for, and buffers older than
+   the flush interval. A table whose previous request is still queued or running is not sent
+   yet: its next request could not start before that one ends anyway, so it keeps filling
+   until its lane is free (group commit). With a source that emits a STATE every few records
+   this makes big requests instead of many tiny ones, and it does not delay any state;
+3. emits the STATE messages whose records are all acknowledged, in arrival order.
+A request that fails for good raises at step 1, so no state is emitted after a failure.
+
+Deletes: a record whose `_ab_cdc_deleted_at` is set is sent as is. In dedup mode Convex
+deletes the stored document with that primary key; in append and overwrite modes Convex
+inserts it like any record (Convex drops the `_ab_cdc_*` fields on import, so the row does not
+say it was a deletion).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol, Sequence
+
+from convex_shared import ConvexClient, ConvexError
+
+from .batches import Batcher, ImportRequest, TableSpec
+from .checkpoints import Checkpoints
+from .errors import SYSTEM_ERROR, ConvexStepError, DestinationError
+from .options import MIB, WriterOptions
+from .pipeline import Pipeline, RequestFailed
+from .plan import StreamKey, StreamPlan, plans_by_stream
+from .records import RecordEncoder
+
+#: Seconds between wake-ups when input is quiet (ages are checked this often).
+TICK_S = 0.5
+#: Seconds between progress lines in the log.
+PROGRESS_EVERY_S = 60.0
+
+
+class MessageSource(Protocol):
+    """Where messages come from: stdin on a thread, or an in-memory iterable."""
+
+    def wake(self) -> None: ...
+
+    def batches(self, tick_s: float) -> Iterator[list[dict[str, Any]]]: ...
+
+
+class UnknownStreamError(DestinationError):
+    """The source sent a record for a stream that is not in the configured catalog."""
+
+    failure_type = SYSTEM_ERROR
+
+
+@dataclass
+class _Totals:
+    records: int = 0
+    acknowledged: int = 0
+    requests: int = 0
+    request_bytes: int = 0
+    ignored_messages: int = 0
+
+
+class Writer:
+    """Writes one sync's records to Convex and yields the STATE messages to emit."""
+
+    def __init__(
+        self,
+        client: ConvexClient,
+        plans: Sequence[StreamPlan],
+        options: WriterOptions,
+        logger: logging.Logger,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._options = options
+        self._logger = logger
+        self._clock = clock
+        self._plans = plans_by_stream(plans)
+        names = [plan.name for plan in plans]
+        # Records that omit a namespace their stream has still find it, when the name is unique.
+        self._by_name = {plan.name: plan for plan in plans if names.count(plan.name) == 1}
+        self._encoders = {
+            plan.key: RecordEncoder(plan, store_airbyte_metadata=options.store_airbyte_metadata) for plan in plans
+        }
+        self._batcher = Batcher(
+            [
+                TableSpec(
+                    table=plan.table,
+                    primary_key=[list(path) for path in plan.primary_key] if plan.primary_key else None,
+                    json_schema=plan.json_schema,
+                    idempotent=plan.idempotent,
+                )
+                for plan in plans
+            ],
+            max_batch_bytes=options.max_batch_bytes,
+            max_buffered_bytes=options.max_buffered_bytes,
+            clock=clock,
+        )
+        self._checkpoints = Checkpoints({plan.key: plan.table for plan in plans})
+        self._pipeline = Pipeline(
+            self._send,
+            max_parallel=options.max_parallel_requests,
+            max_in_flight_bytes=options.max_in_flight_bytes,
+        )
+        #: table -> records received through which it must be sent (a STATE or age asks).
+        self._flush_through: dict[str, int] = {}
+        self._per_table: dict[str, int] = {plan.table: 0 for plan in plans}
+        self._totals = _Totals()
+        self._started = clock()
+        self._next_progress = self._started + PROGRESS_EVERY_S
+
+    def run(self, source: MessageSource) -> Iterator[dict[str, Any]]:
+        """Consume every message from `source`; yield STATE messages as they become safe."""
+        self._pipeline.on_complete = source.wake
+        self._pipeline.start()
+        try:
+            for messages in source.batches(TICK_S):
+                for message in messages:
+                    kind = message["type"]
+                    if kind == "RECORD":
+                        self._record(message)
+                    elif kind == "STATE":
+                        self._state(message)
+                    else:
+                        self._totals.ignored_messages += 1
+                yield from self._step()
+            yield from self._finish()
+        finally:
+            self._pipeline.stop()
+
+    # -- input ---------------------------------------------------------------------------
+
+    def _record(self, message: dict[str, Any]) -> None:
+        record = message.get("record")
+        if not isinstance(record, dict):
+            raise DestinationError(
+                "The source sent a RECORD message without a record object. This is a problem in the source connector."
+            )
+        stream = record.get("stream")
+        key: StreamKey = (record.get("namespace"), stream)  # type: ignore[assignment]
+        plan = self._plans.get(key) or (self._by_name.get(stream) if key[0] is None else None)  # type: ignore[arg-type]
+        if plan is None:
+            raise UnknownStreamError(
+                f"The source sent a record for stream '{stream}'"
+                + (f" in namespace '{key[0]}'" if key[0] is not None else "")
+                + ", which is not in the configured catalog. Refresh the source schema in the connection and retry."
+            )
+        encoded = self._encoders[plan.key].encode(record)
+        self._checkpoints.received(plan.key, plan.table)
+        self._totals.records += 1
+        for request in self._batcher.add(plan.table, encoded):
+            self._submit(request)
+
+    def _state(self, message: dict[str, Any]) -> None:
+        for table, through in self._checkpoints.state(message).items():
+            self._flush_through[table] = max(through, self._flush_through.get(table, 0))
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _step(self) -> Iterator[dict[str, Any]]:
+        """Credit acknowledgements, send what must go, emit safe states."""
+        self._acknowledge()
+        cutoff = self._clock() - self._options.flush_interval_s
+        for table in self._batcher.opened_before(cutoff):
+            self._flush_through[table] = self._checkpoints.received_count(table)
+        self._flush_due()
+        states = self._checkpoints.release()
+        yield from states
+        self._log_progress()
+
+    def _acknowledge(self) -> None:
+        try:
+            done = self._pipeline.completed()
+        except RequestFailed as failure:
+            raise self._failure(failure) from None
+        for request in done:
+            self._checkpoints.acknowledged(request.counts)
+            self._totals.acknowledged += request.record_count
+            for table, count in request.counts.items():
+                self._per_table[table] += count
+
+    def _flush_due(self) -> None:
+        ready = []
+        for table, through in list(self._flush_through.items()):
+            first_buffered = self._checkpoints.received_count(table) - self._batcher.buffered_count(table)
+            if through <= first_buffered:
+                del self._flush_through[table]  # those records already left the buffer
+            elif not self._pipeline.busy(table):
+                ready.append(table)
+                del self._flush_through[table]
+        for request in self._batcher.take(ready):
+            self._submit(request)
+
+    def _submit(self, request: ImportRequest) -> None:
+        try:
+            self._pipeline.submit(request)
+        except RequestFailed as failure:
+            raise self._failure(failure) from None
+        self._totals.requests += 1
+        self._totals.request_bytes += len(request.body)
+
+    def _send(self, request: ImportRequest) -> None:
+        """Runs on a worker thread: one import request (retries are the shared client's)."""
+        self._client.import_airbyte_records(request.body, idempotent=request.idempotent)
+
+    def _failure(self, failure: RequestFailed) -> BaseException:
+        tables = ", ".join(failure.request.tables)
+        context = f"Importing {failure.request.record_count} records into the Convex table(s) {tables}"
+        if isinstance(failure.cause, ConvexError):
+            return ConvexStepError(context, failure.cause)
+        return failure.cause
+
+    def _finish(self) -> Iterator[dict[str, Any]]:
+        """End of input: send every buffer, wait for every request, emit the last states."""
+        for table in self._batcher.buffered_tables():
+            self._flush_through[table] = self._checkpoints.received_count(table)
+        while True:
+            yield from self._step()
+            if not self._flush_through and self._pipeline.idle:
+                break
+            self._pipeline.wait(TICK_S)
+        yield from self._step()
+        if self._checkpoints.waiting:
+            raise AssertionError(f"{self._checkpoints.waiting} STATE messages still held after every request ended")
+        self._log_summary()
+
+    # -- logs ----------------------------------------------------------------------------
+
+    def _log_progress(self) -> None:
+        now = self._clock()
+        if now < self._next_progress:
+            return
+        self._next_progress = now + PROGRESS_EVERY_S
+        elapsed = max(now - self._started, 1e-9)
+        self._logger.info(
+            f"Progress: {self._totals.records} records read, {self._totals.acknowledged} stored in Convex "
+            f"({self._totals.acknowledged / elapsed:.0f} records/s) in {self._totals.requests} requests; "
+            f"{self._checkpoints.states_released} of {self._checkpoints.states_received} states emitted; "
+            f"{(self._batcher.buffered_bytes + self._pipeline.in_flight_bytes) / MIB:.1f} MiB buffered or in flight."
+        )
+
+    def _log_summary(self) -> None:
+        elapsed = max(self._clock() - self._started, 1e-9)
+        for plan in self._plans.values():
+            self._logger.info(
+                f"Stream '{plan.label}': {self._per_table[plan.table]} records written to the Convex table "
+                f"'{plan.table}' ({plan.mode.value})."
+            )
+        self._logger.info(
+            f"Wrote {self._totals.acknowledged} records in {self._totals.requests} requests "
+            f"({self._totals.request_bytes / MIB:.1f} MiB) in {elapsed:.1f} s "
+            f"({self._totals.acknowledged / elapsed:.0f} records/s); emitted {self._checkpoints.states_released} states."
+        )
+        if self._totals.ignored_messages:
+            self._logger.info(f"Ignored {self._totals.ignored_messages} messages that are neither RECORD nor STATE.")

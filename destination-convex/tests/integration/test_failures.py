@@ -1,0 +1,92 @@
+"""Failures end the sync with an ERROR trace, no state after it and a non-zero exit; bad lines are skipped."""
+
+from typing import Any
+
+import pytest
+
+
+def assert_failed_cleanly(result: Any) -> dict[str, Any]:
+    assert result.returncode != 0
+    (error,) = result.errors
+    kinds = [m["type"] for m in result.messages]
+    assert "STATE" not in kinds[kinds.index("TRACE"):], "no state after the failure"
+    return error
+
+
+@pytest.mark.timeout(120)
+def test_persistent_failure_stops_with_no_later_state(convex_server: Any, run_destination: Any, make: Any) -> None:
+    stream = make.stream("users", mode="append_dedup", primary_key=[["_id"]])
+    messages = [make.record("users", {"_id": f"u{i}"}) for i in range(10)]
+    messages.append(make.stream_state("users", "first"))
+    messages.append(make.record("users", {"name": "no key"}))  # Convex: 400 MissingPrimaryKeyValue
+    messages.append(make.stream_state("users", "second"))
+    messages += [make.record("users", {"_id": f"v{i}"}) for i in range(10)]
+    messages.append(make.stream_state("users", "third"))
+    result = run_destination(convex_server, [stream], messages)
+    error = assert_failed_cleanly(result)
+    assert "MissingPrimaryKeyValue" in error["message"] and "users" in error["message"]
+    assert [s["stream"]["stream_state"]["cursor"] for s in result.states] in ([], ["first"])
+    imports = convex_server.request_log.entries("import_airbyte_records")
+    assert imports[-1].status == 400 and len(imports) <= 2, "a 400 is not retried, and nothing is sent after it"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("data", "failure_type", "words"),
+    [
+        ({"_id": "big", "blob": "x" * (1024 * 1024 + 10)}, "config_error", ["'events'", "1.00 MiB", "at most 1 MiB"]),
+        (["not", "an", "object"], "system_error", ["'events'", "array"]),
+    ],
+)
+def test_records_convex_cannot_store_end_the_sync(
+    convex_server: Any, run_destination: Any, make: Any, data: Any, failure_type: str, words: list[str]
+) -> None:
+    messages = [make.record("events", {"_id": "ok"}), make.stream_state("events", 1), make.record("events", data),
+                make.stream_state("events", 2)]
+    result = run_destination(convex_server, [make.stream("events")], messages)
+    error = assert_failed_cleanly(result)
+    assert error["failure_type"] == failure_type
+    assert all(word in error["message"] for word in words), error["message"]
+    assert [s["stream"]["stream_state"]["cursor"] for s in result.states] in ([], [1])
+    assert [d["source_id"] for d in convex_server.documents("events")] in ([], ["ok"])
+
+
+@pytest.mark.timeout(120)
+def test_bad_input_lines_are_skipped_without_their_content(convex_server: Any, run_destination: Any, make: Any) -> None:
+    messages = [
+        make.record("events", {"_id": "a"}),
+        b'{"type":"RECORD","record":{"stream":"events","data":{"password":"hunter2-secret"',  # cut off
+        b"\xff\xfe not utf-8",
+        b"[1, 2, 3]",
+        b"",
+        make.record("events", {"_id": "b"}),
+        make.stream_state("events", 1),
+    ]
+    result = run_destination(convex_server, [make.stream("events")], messages)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert sorted(d["source_id"] for d in convex_server.documents("events")) == ["a", "b"]
+    assert "hunter2" not in result.stdout and "password" not in result.stdout
+    assert "Skipped input line 2" in result.logs and "Skipped input line 3" in result.logs
+    assert "Skipped input line 4" in result.logs and "Skipped 3 undecodable input lines in total" in result.logs
+    assert [s["destinationStats"]["recordCount"] for s in result.states] == [2.0]
+
+
+@pytest.mark.timeout(120)
+def test_unknown_stream_is_a_clear_error(convex_server: Any, run_destination: Any, make: Any) -> None:
+    result = run_destination(convex_server, [make.stream("events")], [make.record("other", {"x": 1})])
+    error = assert_failed_cleanly(result)
+    assert "'other'" in error["message"] and "configured catalog" in error["message"]
+
+
+@pytest.mark.timeout(120)
+def test_append_retry_after_a_possible_commit_is_logged_as_a_duplicate_risk(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    # The first import commits, then the connection drops before the answer: the retry stores it again.
+    convex_server.faults.inject(route="import_airbyte_records", kind="reset", count=1, when="after")
+    messages = [make.record("events", {"_id": f"e{i}"}) for i in range(5)] + [make.stream_state("events", 1)]
+    result = run_destination(convex_server, [make.stream("events")], messages)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(convex_server.documents("events")) == 10, "append cannot tell a committed attempt from a lost one"
+    assert "stored twice" in result.logs
+    assert [s["destinationStats"]["recordCount"] for s in result.states] == [5.0]

@@ -1,0 +1,139 @@
+"""Unit tests of the bench harness's own logic (no server): measuring a child, building the floor's
+import bodies, judging targets, and replacing the docs block. The bench itself is `make bench`."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import orjson
+import pytest
+
+from convex_bench import report
+from convex_bench.datasets import import_bodies
+from convex_bench.measure import ContenderFailed, check, run_child
+from convex_bench.scenarios import Run, Sizes
+
+
+def _script(tmp_path: Path, body: str) -> list[str]:
+    path = tmp_path / "child.py"
+    path.write_text(textwrap.dedent(body))
+    return [sys.executable, str(path)]
+
+
+@pytest.mark.timeout(60)
+def test_run_child_counts_records_keeps_last_state_per_stream_and_measures_the_child(tmp_path: Path) -> None:
+    argv = _script(tmp_path, """
+        import json
+        blob = bytearray(40 * 1024 * 1024)  # resident: touched below
+        for i in range(0, len(blob), 4096):
+            blob[i] = 1
+        for i in range(5):
+            print(json.dumps({"type": "RECORD", "record": {"stream": "a", "data": {"type": "RECORD"}}},
+                             separators=(",", ":")))
+        print('{"type": "RECORD", "record": {"stream": "b", "data": {}}}')  # the CDK 0.x spelling
+        for n in (1, 2):
+            print(json.dumps({"type": "STATE", "state": {"type": "STREAM", "stream": {
+                "stream_descriptor": {"name": "a"}, "stream_state": {"n": n}}}}))
+        print('{"type":"LOG","log":{"level":"INFO","message":"done"}}')
+    """)
+    result = run_child(argv)
+    assert result.exit_code == 0
+    assert result.records == 6
+    assert result.states == {("a", None): {"n": 2}}
+    assert result.peak_rss_mib > 40  # the child's own peak, not the launcher's
+    assert result.wall_s > 0 and result.cpu_s > 0
+    assert any("done" in line for line in result.tail)
+    check(result, "child", 6)
+
+
+@pytest.mark.timeout(60)
+def test_check_fails_on_exit_code_and_record_count_and_masks_the_secret(tmp_path: Path) -> None:
+    argv = _script(tmp_path, """
+        import sys
+        print("failed with key convex-self-hosted|0123456789abcdef0123456789abcdef01234567")
+        sys.exit(3)
+    """)
+    result = run_child(argv)
+    assert result.exit_code == 3
+    with pytest.raises(ContenderFailed) as failure:
+        check(result, "child", None, secret="convex-self-hosted|0123456789abcdef0123456789abcdef01234567")
+    assert "exited with code 3" in str(failure.value)
+    assert "0123456789abcdef" not in str(failure.value)
+    ok = run_child(_script(tmp_path, "print('{\"type\":\"RECORD\"}')"))
+    with pytest.raises(ContenderFailed, match="emitted 1 records, expected 2"):
+        check(ok, "child", 2)
+
+
+def _record_lines(n: int) -> list[bytes]:
+    lines = []
+    for index in range(n):
+        lines.append(orjson.dumps({"type": "RECORD", "record": {"stream": "s", "data": {"seq": index, "pad": "x" * 50}}}))
+        if index % 7 == 0:
+            lines.append(orjson.dumps({"type": "STATE", "state": {"type": "STREAM"}}))
+    return lines
+
+
+@pytest.mark.parametrize("primary_key", [None, [["seq"]]])
+def test_import_bodies_hold_every_record_once_in_order_and_respect_the_batch_limit(primary_key) -> None:
+    limit = 1000
+    bodies = list(import_bodies(_record_lines(100), "s", primary_key, {"type": "object"}, max_bytes=limit))
+    assert len(bodies) > 5
+    seen = []
+    for count, body in bodies:
+        assert len(body) <= limit
+        parsed = orjson.loads(body)
+        assert parsed["tables"] == {"s": {"primaryKey": primary_key, "jsonSchema": {"type": "object"}}}
+        assert len(parsed["messages"]) == count
+        assert all(message["tableName"] == "s" for message in parsed["messages"])
+        seen += [message["data"]["seq"] for message in parsed["messages"]]
+    assert seen == list(range(100))
+
+
+def _run(case: str, who: str, wall: float, records: int, requests: int = 10, rss: float = 80.0) -> Run:
+    return Run("B?", case, who, wall, records, requests, rss)
+
+
+def test_targets_judge_measured_runs_and_say_when_something_was_not_measured() -> None:
+    sizes = Sizes()
+    runs = [
+        _run("snapshot 200k docs", "ours", 5.0, 200_000),
+        _run("snapshot 200k docs", "incumbent", 20.0, 200_000),
+        _run("snapshot 200k docs", "floor", 4.0, 200_000),
+        _run("50k changes, 0 ms", "ours", 3.0, 50_000, requests=400),
+        _run("50k changes, 0 ms", "incumbent", 40.0, 50_000, requests=7_900),
+        _run("50k changes, 50 ms", "ours", 25.0, 50_000, requests=400),
+        _run("50k changes, 50 ms", "incumbent", 100.0, 50_000, requests=7_900),
+        _run("write 200k records, append", "ours", 10.0, 200_000),
+        _run("write 200k records, append", "floor", 4.0, 200_000),
+        _run("snapshot 400k docs", "ours", 10.0, 400_000, rss=120.0),
+        _run("write 400k records, append", "ours", 10.0, 400_000, rss=150.0),
+    ]
+    verdicts = {target.name: target.met for target in report.targets(runs, sizes)}
+    assert verdicts == {
+        "B1 snapshot throughput ≥ 3× the incumbent's": True,
+        "B1 snapshot throughput ≥ ½ the floor's": True,
+        "B2 20-table incremental sync: ≥ 10× fewer requests than the incumbent": True,
+        "B2 at 50 ms latency: ≥ 5× faster than the incumbent": False,  # ×4.0
+        "B3 destination throughput (append) ≥ ½ the floor's": False,  # 0.40
+        "B3 destination throughput (dedup) ≥ ½ the floor's": None,
+        "Peak RSS < 150 MB at 400k records": False,  # 150 MiB is 157 MB
+    }
+
+
+def test_render_has_every_measured_section_and_only_those() -> None:
+    runs = [_run("snapshot 200k docs", who, wall, 200_000) for who, wall in
+            (("ours", 5.0), ("incumbent", 20.0), ("floor", 4.0))]
+    text = report.render(runs, Sizes(), "make bench", 60.0, report.Machine.now(), quick=False)
+    assert "### B1" in text and "×4.0" in text
+    assert "### B2" not in text and "### B3" not in text
+    assert "not measured" in text
+
+
+def test_replace_between_markers_keeps_the_rest_of_the_page() -> None:
+    page = "# Convex\n\nintro\n\n<!-- bench:start -->\nold table\n<!-- bench:end -->\n\nmore\n"
+    assert report.replace_between_markers(page, "new table\n") == (
+        "# Convex\n\nintro\n\n<!-- bench:start -->\nnew table\n<!-- bench:end -->\n\nmore\n"
+    )
+    assert report.replace_between_markers("# no markers\n", "x") is None

@@ -1,0 +1,137 @@
+"""SourceConvex: the thin entry class wiring config, client, discoverer and read.
+
+- `check` proves the key may export from this deployment (`test_streaming_export_connection`,
+  falling back to `json_schemas` on backends without that route) and answers every failure,
+  config mistakes included, with a FAILED status carrying the shared client's explanation.
+- `discover` offers one stream per selected table (see `discover`, `schema`).
+- `read` is orchestrated across streams (see `read`): one snapshot, one change-log walk.
+Every Convex failure crosses this boundary as an AirbyteTracedException (`traced`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator, List, Mapping, Optional, Tuple
+
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    Status,
+)
+from airbyte_cdk.sources import AbstractSource
+from airbyte_cdk.sources.streams import Stream
+from convex_shared import EXPORT_CLIENT, ConvexClient, ConvexError, RetryPolicy, client_id
+from convex_shared.airbyte import traced
+
+from . import state_input
+from .cadence import Cadence
+from .config import SourceConfig
+from .discover import Discoverer
+from .pages import PageReader
+from .read import ReadOrchestrator
+from .streams import ConvexStream
+
+DIST_NAME = "source-convex"
+
+#: A check answers while the user waits in the UI: one quick retry, not a sync's patience.
+CHECK_RETRY = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)
+
+
+class SourceConvex(AbstractSource):
+    """Airbyte source for Convex."""
+
+    def __init__(self, cadence: Cadence = Cadence(), retry: Optional[RetryPolicy] = None) -> None:
+        # `cadence`: how often state and progress go out; `retry`: the shared client's retry
+        # policy for reads (None = its default). Both are knobs for tests and benchmarks.
+        self._cadence = cadence
+        self._retry = retry
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _config(self, config: Mapping[str, Any]) -> SourceConfig:
+        try:
+            return SourceConfig.from_config(config, retry=self._retry)
+        except ConvexError as err:
+            raise traced(err, "Reading the source configuration") from None
+
+    @staticmethod
+    def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
+        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger)
+
+    # -- check ----------------------------------------------------------------------------
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        """SUCCEEDED, or FAILED with what is wrong and what to do (never a traceback)."""
+        ok, message = self.check_connection(logger, config)
+        if ok:
+            return AirbyteConnectionStatus(status=Status.SUCCEEDED)
+        return AirbyteConnectionStatus(status=Status.FAILED, message=message)
+
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
+        try:
+            source_config = SourceConfig.from_config(config, retry=CHECK_RETRY)
+            with self._client(source_config, logger) as client:
+                self._prove_export(client, logger)
+                if source_config.tables is not None:
+                    discoverer = Discoverer(client, source_config, logger)
+                    missing = discoverer.missing_tables(discoverer.convex_schemas())
+                    if missing:
+                        names = ", ".join(str(table) for table in missing)
+                        return False, (f"The tables setting names tables this deployment does not have: {names}. "
+                                       "Fix the names (a component table is written <component>/<table>) or "
+                                       "leave the setting empty to sync every table.")
+        except ConvexError as err:
+            return False, str(err)
+        return True, None
+
+    @staticmethod
+    def _prove_export(client: ConvexClient, logger: logging.Logger) -> None:
+        try:
+            client.test_streaming_export_connection()
+        except ConvexError as err:
+            if err.status != 404:
+                raise
+            # Backends older than the test route: json_schemas needs the same permission.
+            logger.info("This Convex backend has no test_streaming_export_connection route; checking with "
+                        "json_schemas instead.")
+            client.json_schemas(delta_schema=True, by_component=True, fmt="json")
+
+    # -- discover -------------------------------------------------------------------------
+
+    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+        source_config = self._config(config)
+        logger = logging.getLogger("airbyte")
+        client = self._client(source_config, logger)
+        try:
+            tables = Discoverer(client, source_config, logger).tables()
+        except ConvexError as err:
+            client.close()
+            raise traced(err, "Listing the tables of the deployment") from None
+        reader = PageReader(client, {t.table: t.convex_schema for t in tables}, logger)
+        return [ConvexStream(table, reader) for table in tables]
+
+    # -- read -----------------------------------------------------------------------------
+
+    @classmethod
+    def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
+        """Per-stream state; the legacy one-object form is converted (see state_input)."""
+        if state_path:
+            raw = cls._read_json_file(state_path)
+            if isinstance(raw, dict) and not {"type", "stream", "global", "data"} & set(raw):
+                return state_input.from_legacy_blob(raw)
+        return state_input.normalize(super().read_state(state_path))
+
+    def read(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: Optional[List[AirbyteStateMessage]] = None,
+    ) -> Iterator[AirbyteMessage]:
+        source_config = self._config(config)
+        with self._client(source_config, logger) as client:
+            orchestrator = ReadOrchestrator(client, source_config.on_expired_position, logger, self._cadence)
+            yield from orchestrator.read(catalog, state)
+            logger.info("Sent %d requests to Convex.", client.request_count)

@@ -1,0 +1,136 @@
+"""Helpers for running the source against the local Convex-compatible server.
+
+Connectors run for real: in-process through the CDK's `entrypoint_wrapper` (argument
+parsing, config validation, secret masking and sourceStats included), or as a subprocess
+of the `source-convex` console script. Every run is checked for the access key in its
+output.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Optional
+
+import orjson
+from airbyte_cdk.models import (
+    AirbyteCatalog,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    AirbyteStateMessage,
+    AirbyteStreamStatus,
+    ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteStream,
+    DestinationSyncMode,
+    SyncMode,
+    TraceType,
+    Type,
+)
+from airbyte_cdk.test import entrypoint_wrapper
+from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
+from convex_local import LocalDeployment
+from convex_shared import RetryPolicy
+
+from source_convex import SourceConvex
+from source_convex.cadence import Cadence
+
+#: Quick retries for fault-injection tests (the default backs off from 1 s).
+FAST_RETRY = RetryPolicy(initial_delay_s=0.02, max_delay_s=0.1)
+
+Key = tuple[Optional[str], str]  # (namespace, stream name)
+
+
+def config_for(dep: LocalDeployment, key: str | None = None, **extra: Any) -> dict[str, Any]:
+    return {"deployment_url": dep.url, "access_key": key or dep.admin_key, **extra}
+
+
+def assert_no_key(out: EntrypointOutput, *keys: str) -> None:
+    text = "\n".join(orjson.dumps(AirbyteMessageSerializer.dump(m)).decode() for m in out.get_message_iterator())
+    for key in keys:
+        assert key not in text
+        assert key.split("|", 1)[-1] not in text  # not even the secret half
+
+
+def discover(dep: LocalDeployment, config: dict[str, Any]) -> AirbyteCatalog:
+    out = entrypoint_wrapper.discover(SourceConvex(), config)
+    assert not out.errors, out.get_formatted_error_message()
+    assert_no_key(out, config["access_key"])
+    return out.catalog.catalog  # type: ignore[return-value]
+
+
+def configured(
+    catalog: AirbyteCatalog, mode: SyncMode = SyncMode.incremental, names: Iterable[str] | None = None
+) -> ConfiguredAirbyteCatalog:
+    wanted = set(names) if names is not None else None
+    return ConfiguredAirbyteCatalog(streams=[
+        ConfiguredAirbyteStream(
+            stream=stream, sync_mode=mode, destination_sync_mode=DestinationSyncMode.append_dedup,
+            cursor_field=["_ts"], primary_key=[["_id"]],
+        )
+        for stream in catalog.streams
+        if wanted is None or stream.name in wanted
+    ])
+
+
+def read(
+    config: dict[str, Any],
+    catalog: ConfiguredAirbyteCatalog,
+    state: list[AirbyteStateMessage] | None = None,
+    cadence: Cadence = Cadence(),
+    expect_failure: bool = False,
+    retry: RetryPolicy | None = None,
+) -> EntrypointOutput:
+    outcome = (entrypoint_wrapper.ExpectedOutcome.EXPECT_EXCEPTION if expect_failure
+               else entrypoint_wrapper.ExpectedOutcome.EXPECT_SUCCESS)
+    out = entrypoint_wrapper.read(SourceConvex(cadence, retry), config, catalog, state, expected_outcome=outcome)
+    if expect_failure:
+        assert out.errors, "expected the read to fail"
+    else:
+        assert not out.errors, out.get_formatted_error_message()
+    assert_no_key(out, config["access_key"])
+    return out
+
+
+def stream_key(message: AirbyteMessage) -> Key:
+    if message.type == Type.RECORD:
+        return (message.record.namespace, message.record.stream)  # type: ignore[union-attr]
+    descriptor = message.state.stream.stream_descriptor  # type: ignore[union-attr]
+    return (descriptor.namespace, descriptor.name)
+
+
+def records(out: EntrypointOutput) -> dict[Key, list[dict[str, Any]]]:
+    by_stream: dict[Key, list[dict[str, Any]]] = defaultdict(list)
+    for message in out.records:
+        by_stream[stream_key(message)].append(message.record.data)  # type: ignore[union-attr]
+    return dict(by_stream)
+
+
+def ids(rows: Iterable[dict[str, Any]]) -> list[str]:
+    return sorted(row["_id"] for row in rows)
+
+
+def last_states(messages: Iterable[AirbyteMessage]) -> list[AirbyteStateMessage]:
+    """The newest state per stream among `messages`: what the platform would save."""
+    latest: dict[Key, AirbyteStateMessage] = {}
+    for message in messages:
+        if message.type == Type.STATE:
+            latest[stream_key(message)] = message.state  # type: ignore[assignment]
+    return list(latest.values())
+
+
+def state_blobs(out: EntrypointOutput) -> dict[Key, dict[str, Any]]:
+    return {stream_key(m): dict(m.state.stream.stream_state.__dict__) for m in out.state_messages}  # type: ignore[union-attr]
+
+
+def statuses(out: EntrypointOutput) -> dict[Key, list[AirbyteStreamStatus]]:
+    by_stream: dict[Key, list[AirbyteStreamStatus]] = defaultdict(list)
+    for message in out.trace_messages:
+        if message.trace.type == TraceType.STREAM_STATUS:  # type: ignore[union-attr]
+            status = message.trace.stream_status  # type: ignore[union-attr]
+            by_stream[(status.stream_descriptor.namespace, status.stream_descriptor.name)].append(status.status)
+    return dict(by_stream)
+
+
+def log_text(out: EntrypointOutput) -> str:
+    return "\n".join(m.log.message for m in out.logs)  # type: ignore[union-attr]
+
+

@@ -1,0 +1,81 @@
+"""State: the incumbent's saved shapes load and continue correctly; transitions are pure."""
+
+import pytest
+
+from source_convex.state import (
+    Phase,
+    StateError,
+    deltas_read,
+    load_state,
+    phase_of,
+    position,
+    snapshot_finished,
+    snapshot_page_read,
+    snapshot_started,
+)
+
+
+def test_no_state_and_foreign_markers_start_over() -> None:
+    for raw in (None, {}, {"__ab_no_cursor_state_message": True}, {"__ab_full_refresh_sync_complete": True}):
+        assert load_state(raw) is None
+        assert phase_of(load_state(raw)) is Phase.NEW
+
+
+def test_incumbent_mid_snapshot_state_continues_the_snapshot() -> None:
+    raw = {"snapshot_cursor": '{"tablet":"abc","id":"k1"}', "snapshot_has_more": True, "delta_cursor": 1700000000000000000}
+    state = load_state(raw)
+    assert phase_of(state) is Phase.SNAPSHOT
+    assert state == raw
+    assert position(state) is None
+
+
+def test_incumbent_delta_state_walks_the_change_log() -> None:
+    state = load_state({"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 1700000000000000001})
+    assert phase_of(state) is Phase.DELTAS
+    assert position(state) == 1700000000000000001
+
+
+def test_incumbent_initial_state_without_timestamp_starts_over() -> None:
+    assert phase_of(load_state({"snapshot_cursor": None, "snapshot_has_more": True, "delta_cursor": None})) is Phase.NEW
+    assert phase_of(load_state({"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": None})) is Phase.NEW
+
+
+def test_float_position_from_a_lossy_platform_is_accepted_when_whole() -> None:
+    assert load_state({"snapshot_has_more": False, "delta_cursor": 1.0e18})["delta_cursor"] == 10**18
+
+
+@pytest.mark.parametrize("raw", [
+    {"snapshot_cursor": 5, "snapshot_has_more": True, "delta_cursor": 1},
+    {"snapshot_cursor": None, "snapshot_has_more": "yes", "delta_cursor": 1},
+    {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": "123"},
+    {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": -1},
+    {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": True},
+])
+def test_damaged_state_is_refused(raw: dict) -> None:
+    with pytest.raises(StateError):
+        load_state(raw)
+
+
+def test_snapshot_lifecycle() -> None:
+    state = snapshot_started(100)
+    assert state == {"snapshot_cursor": None, "snapshot_has_more": True, "delta_cursor": 100}
+    state = snapshot_page_read(state, "c1")
+    assert state == {"snapshot_cursor": "c1", "snapshot_has_more": True, "delta_cursor": 100}
+    done = snapshot_finished(state)
+    assert done == {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 100}
+    assert state["snapshot_cursor"] == "c1"  # the old value is untouched
+    assert phase_of(done) is Phase.DELTAS
+
+
+def test_deltas_never_move_backwards_and_ignore_snapshotting_streams() -> None:
+    state = snapshot_finished(snapshot_started(100))
+    assert deltas_read(state, 50) is state
+    assert deltas_read(state, 100) is state
+    assert deltas_read(state, 150)["delta_cursor"] == 150
+    in_snapshot = snapshot_started(100)
+    assert deltas_read(in_snapshot, 500) is in_snapshot
+
+
+def test_finishing_without_timestamp_is_a_bug() -> None:
+    with pytest.raises(StateError):
+        snapshot_finished({"snapshot_cursor": None, "snapshot_has_more": True, "delta_cursor": None})
