@@ -26,7 +26,7 @@ install: $(STAMP) ## Build .venv and install every package (editable) plus the t
 
 test: install ## Run every test (unit and integration, against the local Convex-compatible server)
 	$(PYTEST) shared
-	$(PYTEST) integration_tests/tests integration_tests/reliability
+	$(PYTEST) integration_tests/tests integration_tests/reliability integration_tests/e2e/tests integration_tests/bench/tests
 	$(PYTEST) source-convex
 	$(PYTEST) destination-convex
 

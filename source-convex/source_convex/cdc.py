@@ -69,7 +69,7 @@ def add_cdc_fields(document: dict[str, Any]) -> dict[str, Any]:
 #: The JSON schemas of the fields `add_cdc_fields` writes (and of `_deleted`, which it
 #: guarantees). The timestamps stay plain strings, as the incumbent declared them, so that
 #: existing connections see no column type change on upgrade.
-CDC_FIELD_SCHEMAS: Final = {
+CDC_FIELD_SCHEMAS: Final[dict[str, dict[str, Any]]] = {
     CDC_LSN: {
         "type": "integer",
         "description": "Change-log position of this revision: Convex's _ts, nanoseconds since the Unix epoch.",

@@ -59,10 +59,10 @@ def walk(
             emitted_at = messages.now_ms()
             for row in page.values:
                 key = (row.get("_component", ""), row.get("_table", ""))
-                run = routes.get(key)
-                if run is None or row[TS] <= positions[key]:
+                target = routes.get(key)
+                if target is None or row[TS] <= positions[key]:
                     continue
-                yield messages.record(run.table, row, emitted_at)
+                yield messages.record(target.table, row, emitted_at)
                 emitted += 1
             total += emitted
         # Also on pages with nothing for us: a long walk over other tables' changes still reports.

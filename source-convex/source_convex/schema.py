@@ -113,8 +113,8 @@ def to_airbyte_schema(convex_schema: Mapping[str, Any]) -> dict[str, Any]:
     for name, field in ROUTING_FIELD_SCHEMAS.items():
         properties.setdefault(name, dict(field))
     # The CDC fields are ours: they replace any same-named field a document might hold.
-    for name, field in CDC_FIELD_SCHEMAS.items():
-        properties[name] = dict(field)
+    for name, cdc_field in CDC_FIELD_SCHEMAS.items():
+        properties[name] = dict(cdc_field)
     schema: dict[str, Any] = {
         "$schema": JSON_SCHEMA_DRAFT,
         "type": "object",
