@@ -53,8 +53,15 @@ def decode_json(body: bytes) -> Any:
 
 
 def _raise_not_json(body: bytes) -> Any:
-    excerpt = " ".join(body[:120].decode("utf-8", "replace").split())
-    raise bad_shape(f"the body is not JSON: {excerpt!r}" if excerpt else "the body is empty") from None
+    head = body.lstrip()[:1]
+    if not head:
+        raise bad_shape("the body is empty") from None
+    if head in (b"{", b"["):
+        # Broken JSON is most likely a cut-off page of documents: quoting it would put the
+        # deployment's data into logs, so say only how much arrived.
+        raise bad_shape(f"the body is malformed or cut-off JSON ({len(body)} bytes)") from None
+    excerpt = " ".join(body[:120].decode("utf-8", "replace").split())  # an HTML or text page from a proxy
+    raise bad_shape(f"the body is not JSON: {excerpt!r}") from None
 
 
 def _object(body: bytes) -> dict[str, Any]:

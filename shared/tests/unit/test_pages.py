@@ -81,3 +81,15 @@ def test_not_json_error_quotes_a_short_excerpt() -> None:
         parse_object(b"<html>\n  <title>Oops</title>" + b"x" * 5000)
     assert "<html> <title>Oops</title>" in str(info.value)
     assert len(str(info.value)) < 600
+
+
+def test_a_cut_off_page_of_documents_is_not_quoted_in_the_error() -> None:
+    import pytest
+    from convex_shared.errors import ConvexBadResponseError
+    from convex_shared.pages import parse_snapshot_page
+
+    body = b'{"values":[{"_table":"users","_id":"a","email":"secret-person@example.com"'
+    with pytest.raises(ConvexBadResponseError) as caught:
+        parse_snapshot_page(body)
+    assert "secret-person" not in str(caught.value) and "secret-person" not in caught.value.reason
+    assert f"({len(body)} bytes)" in caught.value.reason
