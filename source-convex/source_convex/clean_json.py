@@ -25,14 +25,14 @@ def _int64(value: Any) -> Any:
     """The int of an int64 string; anything else (null of a union, say) as it is."""
     if isinstance(value, str):
         try:
-            return int64_from_json(value)
+            return int(int64_from_json(value))
         except ValueError:
             return value
     return value
 
 
 def _is_int64(node: Any) -> bool:
-    return is_int64_schema(node)
+    return bool(is_int64_schema(node))
 
 
 def _may_be_string(node: Any) -> bool:

@@ -24,7 +24,7 @@ from .cdc import TS, rfc3339_from_ns
 from .context import ReadContext
 from .plan import StreamRun
 from .prefetch import lookahead
-from .state import Phase, deltas_read
+from .state import Phase, StreamState, deltas_read
 
 
 def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:
@@ -35,7 +35,14 @@ def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:
             f"The change log did not advance past {cursor} (Convex said there is more). This is a bug in the "
             "deployment or the connector: please report it with this message."
         )
-    return page.cursor
+    following: int = page.cursor
+    return following
+
+
+def _position_state(run: StreamRun) -> StreamState:
+    if run.state is None:
+        raise AssertionError(f"stream {run.table} lost its position")
+    return run.state
 
 
 def walk(
@@ -68,8 +75,9 @@ def walk(
         # Also on pages with nothing for us: a long walk over other tables' changes still reports.
         ctx.progress.add(emitted, f"change log (page {pages}, at {rfc3339_from_ns(page.cursor)})")
         for run in runs:
-            run.state = deltas_read(run.state, page.cursor)  # type: ignore[arg-type]
-            positions[run.key] = run.state["delta_cursor"]  # type: ignore[assignment,index]
+            state = deltas_read(_position_state(run), page.cursor)
+            run.state = state
+            positions[run.key] = state["delta_cursor"] or 0
         end = page.cursor
         if page.has_more and ctx.checkpointer.page_done():
             yield from ctx.checkpoint(runs)

@@ -67,7 +67,7 @@ def special_float(encoded: str) -> float | str:
     Convex wraps only the floats JSON cannot hold; a finite float in a wrapper (an older
     backend wrapping -0.0, say) is returned as the number.
     """
-    (number,) = struct.unpack("<d", b64decode(encoded, validate=True))
+    number: float = struct.unpack("<d", b64decode(encoded, validate=True))[0]
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):

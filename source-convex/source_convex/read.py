@@ -200,7 +200,8 @@ class ReadOrchestrator:
         """The deployment's current time (its clock decides what expired), from the timestamp of
         a snapshot page of `table`; our own clock if even that fails. Only on this error path."""
         try:
-            return self._ctx.reader.snapshot_page(table, None, None).snapshot
+            now: int = self._ctx.reader.snapshot_page(table, None, None).snapshot
+            return now
         except ConvexError as err:
             self._logger.info("Could not read the deployment's clock (%s); using this machine's.", err.code)
             return time.time_ns()

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
 from airbyte_cdk.models import (
+    AirbyteCatalog,
     AirbyteConnectionStatus,
     AirbyteMessage,
     AirbyteStateMessage,
@@ -100,14 +101,29 @@ class SourceConvex(AbstractSource):
 
     # -- discover -------------------------------------------------------------------------
 
-    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+    def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
+        """One stream per offered table (the client is closed once the tables are listed)."""
         source_config = self._config(config)
+        with self._client(source_config, logger) as client:
+            streams = self._streams(client, source_config, logger)
+            return AirbyteCatalog(streams=[stream.as_airbyte_stream() for stream in streams])
+
+    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+        """The CDK's view: streams that can also be read one by one (full snapshots)."""
         logger = logging.getLogger("airbyte")
-        client = self._client(source_config, logger)
+        source_config = self._config(config)
+        client = self._client(source_config, logger)  # kept open: the streams read with it
+        try:
+            return list(self._streams(client, source_config, logger))
+        except BaseException:
+            client.close()
+            raise
+
+    @staticmethod
+    def _streams(client: ConvexClient, source_config: SourceConfig, logger: logging.Logger) -> List[ConvexStream]:
         try:
             tables = Discoverer(client, source_config, logger).tables()
         except ConvexError as err:
-            client.close()
             raise traced(err, "Listing the tables of the deployment") from None
         reader = PageReader(client, {t.table: t.convex_schema for t in tables}, logger)
         return [ConvexStream(table, reader) for table in tables]

@@ -29,7 +29,7 @@ class ConvexStream(Stream):
         self._reader = reader
 
     @property
-    def name(self) -> str:  # type: ignore[override]  # the CDK declares a cached_property
+    def name(self) -> str:
         return self._discovered.table.name
 
     @property
