@@ -6,7 +6,7 @@ client stays light for anything that does not need the CDK.
 
 from __future__ import annotations
 
-from airbyte_cdk.models import FailureType  # type: ignore[attr-defined]  # re-exported via a star import
+from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .errors import ConvexError
