@@ -65,7 +65,7 @@ LOG_FILE="$WORK_DIR/stand-in-setup.log" bounded 120 "airbyte user, paths and cle
     '
 
 LOG_FILE="$WORK_DIR/stand-in-import.log" bounded 300 "import the stand-in base as $image" \
-    bash -c 'tar -C "$1" --numeric-owner --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* -cf - . |
+    bash -c 'set -o pipefail; tar -C "$1" --numeric-owner --exclude=./dev/* --exclude=./proc/* --exclude=./sys/* -cf - . |
         podman import \
             --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
             --change "ENV LANG=C.UTF-8" \

@@ -201,8 +201,8 @@ for connector in "${CONNECTORS[@]}"; do
     # session and deletes them at the end, which would collide with a `make test` running at the
     # same time in the same folder.
     mkdir -p "$run_dir/cdk"
-    tar -C "$REPO_ROOT" --exclude=__pycache__ --exclude='*.egg-info' --exclude="$connector/secrets" \
-        -cf - "$connector" | tar -C "$run_dir/cdk" -xf -
+    tar -C "$REPO_ROOT" --exclude='.*' --exclude=__pycache__ --exclude='*.egg-info' \
+        --exclude="$connector/secrets" -cf - "$connector" | tar -C "$run_dir/cdk" -xf -
     rc=0
     (cd "$run_dir/cdk/$connector" && PATH="$run_dir/bin:$PATH" timeout --kill-after=15 900 "$PY" -m pytest . -m image_tests \
         -p airbyte_cdk.test.standard_tests.pytest_hooks --connector-image "$(connector_image "$connector")" \
