@@ -6,7 +6,8 @@ Generates N records (one STATE every 5,000), then:
 1. the floor: the same records cut into the same bodies (4 MiB of JSON) and POSTed one after
    another straight to `import_airbyte_records` with one keep-alive session;
 2. the connector: `destination-convex write` as a subprocess fed the same input, timed from
-   start to exit, with its peak RSS (VmHWM, polled; Linux only).
+   start to exit (so its ~1.5 s of start-up counts), with its peak RSS (VmHWM, polled; Linux
+   only) and the CPU seconds it used (to tell its own cost from the server's on a busy machine).
 Each run gets a fresh server process, so neither pays for the other's data.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -24,17 +25,6 @@ from pathlib import Path
 import orjson
 import requests
 
-SERVER = """
-import json, signal, sys, threading
-from convex_local import LocalDeployment, Settings
-dep = LocalDeployment(data=":memory:", settings=Settings(), seed=0)
-dep.start(host="127.0.0.1", port=0)
-print(json.dumps({"url": dep.url, "admin_key": dep.admin_key}), flush=True)
-stop = threading.Event()
-signal.signal(signal.SIGTERM, lambda *_: stop.set())
-stop.wait()
-dep.stop()
-"""
 SCHEMA = {"type": "object", "properties": {"_id": {"type": "string"}, "name": {"type": "string"}}}
 
 
@@ -52,7 +42,10 @@ def generate(path: Path, records: int) -> None:
 
 class Server:
     def __enter__(self) -> "Server":
-        self.process = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "convex_local", "serve", "--port", "0", "--data", ":memory:", "--log-level", "WARNING"],
+            stdout=subprocess.PIPE, text=True,
+        )
         info = json.loads(self.process.stdout.readline())  # type: ignore[union-attr]
         self.url, self.key = info["url"], info["admin_key"]
         return self
@@ -91,7 +84,7 @@ def floor(path: Path, mode: str, batch_bytes: int) -> float:
     return count / elapsed
 
 
-def connector(path: Path, mode: str, records: int, workdir: Path) -> tuple[float, float]:
+def connector(path: Path, mode: str, records: int, workdir: Path) -> tuple[float, float, float]:
     with Server() as server:
         config = workdir / "config.json"
         catalog = workdir / "catalog.json"
@@ -100,6 +93,7 @@ def connector(path: Path, mode: str, records: int, workdir: Path) -> tuple[float
             "stream": {"name": "users", "json_schema": SCHEMA, "supported_sync_modes": ["full_refresh", "incremental"]},
             "sync_mode": "incremental", "destination_sync_mode": mode, "primary_key": [["_id"]]}]}))
         script = Path(sys.executable).parent / "destination-convex"
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         with path.open("rb") as stdin, (workdir / "out.txt").open("wb") as out:
             process = subprocess.Popen([str(script), "write", "--config", str(config), "--catalog", str(catalog)],
@@ -109,9 +103,11 @@ def connector(path: Path, mode: str, records: int, workdir: Path) -> tuple[float
                 peak_kib = max(peak_kib, high_water_kib(process.pid))
                 time.sleep(0.05)
         elapsed = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the server is not reaped yet: only the connector
         if process.returncode != 0:
             sys.exit((workdir / "out.txt").read_text()[-3000:])
-    return records / elapsed, peak_kib / 1024
+    cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return records / elapsed, peak_kib / 1024, cpu_s
 
 
 def high_water_kib(pid: int) -> int:
@@ -137,10 +133,10 @@ def main() -> None:
         path = workdir / "input.jsonl"
         generate(path, args.records)
         floor_rate = floor(path, args.mode, int(args.batch_mib * 1024 * 1024))
-        rate, peak = connector(path, args.mode, args.records, workdir)
+        rate, peak, cpu_s = connector(path, args.mode, args.records, workdir)
     print(json.dumps({"mode": args.mode, "records": args.records, "floor_records_per_s": round(floor_rate),
                       "connector_records_per_s": round(rate), "ratio": round(rate / floor_rate, 2),
-                      "connector_peak_rss_mib": round(peak)}))
+                      "connector_peak_rss_mib": round(peak), "connector_cpu_s": round(cpu_s, 2)}))
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ class DestinationConvex(Destination):
             settings = ConnectionSettings.from_config(config)
             options = WriterOptions.from_config(config)
             plans = plan_catalog(catalog)
-            with _client(settings, logger) as client:
+            with _client(settings, logger, connections=options.max_parallel_requests) as client:
                 prepare_tables(client, plans, index_ready_timeout_s=options.index_ready_timeout_s, logger=logger)
                 for plan in plans:
                     logger.info(describe_plan(plan, store_airbyte_metadata=options.store_airbyte_metadata))
@@ -133,8 +133,10 @@ def _as_dict(message: AirbyteMessage) -> dict[str, Any]:
     }
 
 
-def _client(settings: ConnectionSettings, log: logging.Logger) -> ConvexClient:
-    return ConvexClient(settings, client_id=client_id(IMPORT_CLIENT, DISTRIBUTION), logger=log)
+def _client(settings: ConnectionSettings, log: logging.Logger, connections: int = 1) -> ConvexClient:
+    # The writer's parallel requests share this client's session: one pooled connection each.
+    return ConvexClient(settings, client_id=client_id(IMPORT_CLIENT, DISTRIBUTION), logger=log,
+                        max_connections=connections)
 
 
 def to_traced(err: DestinationError) -> AirbyteTracedException:

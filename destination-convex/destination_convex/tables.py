@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from convex_shared.naming import convex_name, map_keys
+from convex_shared.naming import convex_table_name, map_keys
 
 #: Convex's limits on table names, field names and index definitions.
 MAX_TABLE_NAME_CHARS = 64
@@ -38,7 +38,7 @@ def raw_table_name(namespace: str | None, stream: str) -> str:
 
 def table_name(namespace: str | None, stream: str) -> str:
     """The Convex table a stream's records are stored in; raises NamingError if it is too long."""
-    name = convex_name(raw_table_name(namespace, stream))
+    name = convex_table_name(raw_table_name(namespace, stream))
     if len(name) > MAX_TABLE_NAME_CHARS:
         raise NamingError(
             f"Stream '{describe_stream(namespace, stream)}' would be stored in the Convex table '{name}', which is "
@@ -74,8 +74,9 @@ def primary_key_paths(
 
     Each segment is mapped with the names of its sibling properties in the schema (so `_id`
     next to an existing `source_id` becomes `source_source_id`, as Convex stores it); a segment
-    the schema does not describe is mapped on its own. Raises NamingError naming the stream and
-    field when the key cannot back a Convex index.
+    the schema does not describe is mapped on its own. Field names go through `map_keys` (the
+    field rule) and only table names through `convex_table_name`, so each follows its own rule.
+    Raises NamingError naming the stream and field when the key cannot back a Convex index.
     """
     if not primary_key:
         raise NamingError(
@@ -104,7 +105,8 @@ def _stored_path(stream: str, path: Sequence[str], json_schema: Mapping[str, Any
     schema: Mapping[str, Any] | None = json_schema
     for segment in path:
         properties = _properties(schema)
-        name = field_names(list(properties))[segment] if segment in properties else convex_name(segment)
+        siblings = list(properties) if segment in properties else [segment]
+        name = field_names(siblings)[segment]
         if not _INDEXABLE_FIELD.fullmatch(name) or len(name) > MAX_FIELD_NAME_CHARS:
             raise NamingError(
                 f"Stream '{stream}': primary-key field '{shown}' is stored as '{name}', which Convex cannot index. "

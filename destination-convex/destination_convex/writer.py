@@ -31,7 +31,7 @@ from .checkpoints import Checkpoints
 from .errors import SYSTEM_ERROR, ConvexStepError, DestinationError
 from .options import MIB, WriterOptions
 from .pipeline import Pipeline, RequestFailed
-from .plan import StreamKey, StreamPlan, plans_by_stream
+from .plan import StreamPlan, plans_by_stream
 from .records import RecordEncoder
 
 #: Seconds between wake-ups when input is quiet (ages are checked this often).
@@ -139,13 +139,14 @@ class Writer:
             raise DestinationError(
                 "The source sent a RECORD message without a record object. This is a problem in the source connector."
             )
-        stream = record.get("stream")
-        key: StreamKey = (record.get("namespace"), stream)  # type: ignore[assignment]
-        plan = self._plans.get(key) or (self._by_name.get(stream) if key[0] is None else None)  # type: ignore[arg-type]
+        stream, namespace = record.get("stream"), record.get("namespace")
+        plan = self._plans.get((namespace, stream))  # type: ignore[arg-type]  # validated by the lookup
+        if plan is None and namespace is None:
+            plan = self._by_name.get(stream)  # type: ignore[arg-type]
         if plan is None:
             raise UnknownStreamError(
                 f"The source sent a record for stream '{stream}'"
-                + (f" in namespace '{key[0]}'" if key[0] is not None else "")
+                + (f" in namespace '{namespace}'" if namespace is not None else "")
                 + ", which is not in the configured catalog. Refresh the source schema in the connection and retry."
             )
         encoded = self._encoders[plan.key].encode(record)

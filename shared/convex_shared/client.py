@@ -67,9 +67,13 @@ def _filtered(parse: Callable[[bytes], Any], body_filter: BodyFilter | None) -> 
 class ConvexClient:
     """The one client both connectors use; cheap per request, safe to keep for a whole sync."""
 
-    def __init__(self, settings: ConnectionSettings, client_id: str, logger: logging.Logger | None = None) -> None:
+    def __init__(self, settings: ConnectionSettings, client_id: str, logger: logging.Logger | None = None,
+                 max_connections: int = 4) -> None:
+        """`max_connections`: pooled keep-alive connections; at least the number of threads that
+        send through this client at once (requests' session is shared by them)."""
         self.settings = settings
-        self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"))
+        self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"),
+                                    max_connections=max_connections)
 
     @property
     def request_count(self) -> int:

@@ -100,7 +100,7 @@ class Transport:
     """Sends requests to one deployment and turns every outcome into a value or a ConvexError."""
 
     def __init__(self, settings: ConnectionSettings, client_id: str, logger: logging.Logger,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, max_connections: int = 4) -> None:
         if "-" not in client_id or not client_id.isascii() or not client_id.isprintable():
             raise ValueError("client_id must look like '<client>-<version>', e.g. 'airbyte-export-1.0.0'")
         self.settings = settings
@@ -110,7 +110,8 @@ class Transport:
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         session = requests.Session()
         # Our own retry loop decides; urllib3 must not retry (or follow redirects) behind it.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_connections,
+                                                max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.auth = _ConvexKeyAuth(settings)

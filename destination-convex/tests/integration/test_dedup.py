@@ -115,22 +115,37 @@ def test_index_timeout_is_a_clear_error(convex_server: Any, run_destination: Any
 def test_key_on_a_renamed_nested_field_and_on_a_collision(convex_server: Any, run_destination: Any, make: Any) -> None:
     schema = {"type": "object", "properties": {
         "source_id": {"type": "string"}, "_id": {"type": "string"},
-        "meta": {"type": "object", "properties": {"Key Name": {"type": "string"}}},
+        "meta": {"type": "object", "properties": {"_key": {"type": "string"}}},
     }}
     streams = [
         make.stream("collide", mode="append_dedup", primary_key=[["_id"]], schema=schema),
-        make.stream("nested", mode="append_dedup", primary_key=[["meta", "Key Name"]], schema=schema),
+        make.stream("nested", mode="append_dedup", primary_key=[["meta", "_key"]], schema=schema),
     ]
     messages = [
         make.record("collide", {"source_id": "a", "_id": "k1", "v": 1}),
         make.record("collide", {"source_id": "b", "_id": "k1", "v": 2}),
-        make.record("nested", {"meta": {"Key Name": "x"}, "v": 1}),
-        make.record("nested", {"meta": {"Key Name": "x"}, "v": 2}),
+        make.record("nested", {"meta": {"_key": "x"}, "v": 1}),
+        make.record("nested", {"meta": {"_key": "x"}, "v": 2}),
         make.global_state(1),
     ]
     result = run_destination(convex_server, streams, messages)
     assert result.returncode == 0, result.stdout[-3000:]
     assert convex_server.index_fields("collide") == [["source_source_id"]]
-    assert convex_server.index_fields("nested") == [["meta", "source_key_name"]]
+    assert convex_server.index_fields("nested") == [["meta", "source_key"]]
     assert [(d["source_source_id"], d["v"]) for d in convex_server.documents("collide")] == [("k1", 2.0)]
     assert [d["v"] for d in convex_server.documents("nested")] == [2.0]
+
+
+def test_key_on_a_field_convex_keeps_but_cannot_index_is_a_config_error(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    # "Key Name" is a valid Convex field name, so import stores it as it is, but an index path
+    # must be an identifier: the sync must stop before writing, naming the stream and field.
+    schema = {"type": "object", "properties": {"Key Name": {"type": "string"}}}
+    streams = [make.stream("spaced", mode="append_dedup", primary_key=[["Key Name"]], schema=schema)]
+    result = run_destination(convex_server, streams, [make.record("spaced", {"Key Name": "x"}), make.global_state(1)])
+    assert result.returncode != 0
+    assert result.errors and result.errors[-1]["failure_type"] == "config_error"
+    assert "spaced" in result.errors[-1]["message"] and "Key Name" in result.errors[-1]["message"]
+    assert result.states == []
+    assert "spaced" not in convex_server.table_names() or convex_server.documents("spaced") == []

@@ -17,7 +17,7 @@ from convex_shared import (
     ConvexTransientError,
     RetryPolicy,
 )
-from convex_shared.naming import convex_name, map_document
+from convex_shared.naming import convex_table_name, map_document
 
 from .conftest import ClientFactory, secret_of
 
@@ -101,7 +101,7 @@ def wait_ready(client: Any, tables: list[str], deadline_s: float = 5.0) -> None:
 
 def test_import_dedup_and_clear(convex_server: Any, make_client: ClientFactory) -> None:
     client = make_client(importing=True)
-    table = convex_name("users")
+    table = convex_table_name("users")
     client.add_primary_key_indexes({table: [["email"]]})
     wait_ready(client, [table])
     rows = [{"email": "a@x", "name": "A"}, {"email": "b@x", "name": "B"}, {"email": "a@x", "name": "A2"}]
@@ -118,7 +118,7 @@ def test_import_names_match_the_naming_module(convex_server: Any, make_client: C
     stream = "*Weird table!"
     row = {"_id": 1, "source_id": 2, "first name": "a", "nested": {"$k": [{"_x": 1}]}, "_airbyte_raw_id": "r"}
     client.import_airbyte_records(import_body(stream, [row], None), idempotent=False)
-    table = convex_name(stream)
+    table = convex_table_name(stream)
     assert table in convex_server.table_names()
     (doc,) = convex_server.documents(table)
     stored = {k: v for k, v in doc.items() if k not in ("_id", "_creationTime")}
