@@ -79,13 +79,13 @@ def test_two_streams_in_one_table_are_refused() -> None:
 def test_setup_log_line_names_table_key_renames_and_deletes() -> None:
     from destination_convex.plan import describe_plan
 
-    schema = {"type": "object", "properties": {"_id": {}, "first name": {}, "_ab_cdc_deleted_at": {}}}
+    schema = {"type": "object", "properties": {"_id": {}, "Straße": {}, "_ab_cdc_deleted_at": {}}}
     dedup = dict(stream("users", "append_dedup", primary_key=[["_id"]]))
     dedup["stream"] = {**dedup["stream"], "json_schema": schema}
     (plan,) = plan_catalog(catalog(dedup))
     line = describe_plan(plan)
     assert "Stream 'users' is written to the Convex table 'users' (append_dedup on source_id)" in line
-    assert "_id -> source_id, first name -> source_first_name" in line
+    assert "_id -> source_id, Straße -> source_strasse" in line
     assert "deleted records delete their document" in line
     (plan,) = plan_catalog(catalog(stream("logs", "overwrite")))
     assert "table cleared first" in describe_plan(plan, store_airbyte_metadata=True)

@@ -43,12 +43,20 @@ def test_collision_with_an_existing_source_id_follows_the_schema() -> None:
 
 
 def test_nested_and_unknown_paths() -> None:
-    schema = {"properties": {"meta": {"type": "object", "properties": {"Key Name": {"type": "string"}}}}}
-    assert primary_key_paths("s", [["meta", "Key Name"], ["plain"], ["not-in-schema"]], schema) == [
-        ["meta", "source_key_name"],
+    schema = {"properties": {"meta": {"type": "object", "properties": {"_key": {"type": "string"}}}}}
+    assert primary_key_paths("s", [["meta", "_key"], ["plain"], ["_not_in_schema"]], schema) == [
+        ["meta", "source_key"],
         ["plain"],
         ["source_not_in_schema"],
     ]
+
+
+def test_a_key_convex_stores_as_is_but_cannot_index_names_stream_and_field() -> None:
+    # "Key Name" is a valid field name (kept), but index paths must be identifiers.
+    schema = {"properties": {"meta": {"type": "object", "properties": {"Key Name": {"type": "string"}}}}}
+    with pytest.raises(NamingError) as caught:
+        primary_key_paths("s", [["meta", "Key Name"]], schema)
+    assert "'s'" in str(caught.value) and "meta.Key Name" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -67,10 +75,10 @@ def test_unusable_keys_are_config_errors_naming_stream(key: list[list[str]], wor
 
 
 def test_renamed_fields_lists_only_renamed_top_level_fields() -> None:
-    schema = {"properties": {"_id": {}, "name": {}, "first name": {}, "_ab_cdc_deleted_at": {}}}
+    schema = {"properties": {"_id": {}, "name": {}, "first name": {}, "Straße": {}, "_ab_cdc_deleted_at": {}}}
     assert renamed_fields(schema) == [
         ("_id", "source_id"),
-        ("first name", "source_first_name"),
+        ("Straße", "source_strasse"),
         ("_ab_cdc_deleted_at", "source_ab_cdc_deleted_at"),
     ]
     assert renamed_fields(None) == []
