@@ -167,8 +167,11 @@ class Transport:
             try:
                 return parse(response.content)
             except ConvexBadResponseError as err:
-                err.status, err.route = status, route
-                raise
+                # The parser may quote a text body (a proxy's page), which could echo credentials.
+                key = self.settings.access_key
+                raise ConvexBadResponseError(
+                    key.redact(err.explanation), status=status, route=route, reason=key.redact(err.reason),
+                ) from None
         if 300 <= status < 400:
             raise self._redirect_error(response, route)
         raise self._status_error(response, route)

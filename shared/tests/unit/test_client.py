@@ -298,3 +298,12 @@ def test_body_filter_rewrites_the_raw_page_before_parsing(client: ConvexClient, 
     assert client.document_deltas(1, body_filter=unwrap).values[0]["b"] == "AQI="
     assert client.list_snapshot(body_filter=unwrap).values[0]["b"] == "AQI="
     assert client.list_snapshot().values[0]["b"] == {"$bytes": "AQI="}  # no filter: the page as sent
+
+
+def test_a_text_page_echoing_the_key_is_quoted_only_redacted(client: ConvexClient, requests_mock: rm.Mocker) -> None:
+    secret_part = client.settings.access_key.reveal().split("|", 1)[1]
+    requests_mock.get(API + "/list_snapshot", status_code=200, text=f"debug: token={secret_part} denied")
+    with pytest.raises(ConvexBadResponseError) as caught:
+        client.list_snapshot()
+    assert secret_part not in str(caught.value) and secret_part not in caught.value.reason
+    assert "debug: token=" in caught.value.reason  # the page is still quoted, minus the secret
