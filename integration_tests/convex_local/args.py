@@ -11,6 +11,8 @@ from typing import Any
 
 from .errors import ApiError
 
+_I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
+
 
 @dataclass
 class Args:
@@ -31,11 +33,13 @@ class Args:
             return None
         if self.from_query:
             try:
-                return int(value, 10)
+                value = int(value, 10)
             except ValueError:
                 raise self.error(f"{name}: invalid digit found in string") from None
-        if isinstance(value, bool) or not isinstance(value, int):
+        elif isinstance(value, bool) or not isinstance(value, int):
             raise self.error(f"{name}: invalid type: {type(value).__name__}, expected i64")
+        if not _I64_MIN <= value <= _I64_MAX:
+            raise self.error(f"{name}: number too large to fit in target type")
         return value
 
     def str(self, name: str) -> str | None:

@@ -37,6 +37,15 @@ def _document_text(clean: str, encoded: str | None, export: str | None, fmt: str
     return dumps(RENDERERS[fmt](doc))
 
 
+def is_system_table(name: str) -> bool:
+    """System tables (`_storage`, `_scheduled_functions`, ...) are never exported."""
+    return name.startswith("_")
+
+
+def _user_tables(tablets: list[Tablet]) -> list[Tablet]:
+    return [t for t in tablets if not is_system_table(t.name)]
+
+
 def _prefix(t: Tablet, ts: int) -> str:
     return '{"_component":' + dumps(t.component) + ',"_table":' + dumps(t.name) + ',"_ts":' + str(ts)
 
@@ -77,7 +86,7 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
             raise ApiError(400, "SnapshotTooOld", f"Snapshot value {snapshot} is too far in the past.")
         elif snapshot > now:
             raise ApiError(400, "SnapshotTooNew", f"Snapshot value {snapshot} is in the future.")
-        tables = [t for t in db.tablets_at(snapshot) if selection.includes_table(t.component, t.name)]
+        tables = [t for t in _user_tables(db.tablets_at(snapshot)) if selection.includes_table(t.component, t.name)]
         after_id = ""
         if cursor is not None:
             cursor_tablet, cursor_id = cursor
@@ -139,7 +148,7 @@ def document_deltas(db: Database, settings: Settings, args: Args) -> str:
     for r in rows:
         t = tablets.get(r.tablet)
         # Rows of tables deleted or cleared since are skipped: no delete events for them.
-        if t is None or t.deleted_ts is not None:
+        if t is None or t.deleted_ts is not None or is_system_table(t.name):
             continue
         columns = selection.columns(t.component, t.name)
         if columns is None:
@@ -163,7 +172,7 @@ def json_schemas(db: Database, settings: Settings, args: Args) -> str:
     out: dict[str, Any] = {}
     with db.lock:
         now = db.read_ts()
-        tables = db.tablets_at(now)
+        tables = _user_tables(db.tablets_at(now))
         components = db.components()
         computed = [(t, db.table_shape(t.tablet, now)) for t in tables]
     for component in components:
@@ -191,7 +200,7 @@ def get_table_column_names(db: Database, settings: Settings, args: Args) -> str:
     by_component: dict[str, list[dict[str, Any]]] = {}
     with db.lock:
         now = db.read_ts()
-        for t in sorted(db.tablets_at(now), key=lambda t: (t.component, t.name)):
+        for t in sorted(_user_tables(db.tablets_at(now)), key=lambda t: (t.component, t.name)):
             columns = shapes.top_level_columns(db.table_shape(t.tablet, now))
             by_component.setdefault(t.component, []).append({"name": t.name, "columns": columns})
     # Struct fields keep their declared order on the wire (name, then columns).

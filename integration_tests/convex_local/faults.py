@@ -6,7 +6,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("500", "503", "429", "html502", "reset", "slow")
+KINDS = ("500", "503", "429", "html502", "html504", "reset", "slow")
 PHASES = ("before", "after")
 
 

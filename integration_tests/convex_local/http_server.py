@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import socket
 import struct
 import threading
@@ -35,10 +36,16 @@ IMPORT_BODY_LIMIT = 20 * MiB
 _READ_CAP = 64 * MiB  # beyond this we stop buffering and close the connection
 VERSION = "1.0.0"
 
-HTML_502 = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n"
-    b"<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
-)
+
+def _proxy_page(status_line: str) -> bytes:
+    """The non-JSON page a proxy in front of a cloud deployment answers with."""
+    return (
+        f"<html>\r\n<head><title>{status_line}</title></head>\r\n<body>\r\n<center><h1>{status_line}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    ).encode("ascii")
+
+
+HTML_PAGES = {"html502": (502, _proxy_page("502 Bad Gateway")), "html504": (504, _proxy_page("504 Gateway Time-out"))}
 _NOT_ENABLED = ApiError(
     403,
     "StreamingExportNotEnabled",
@@ -114,17 +121,37 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"invalid number {name}")
 
 
+def _finite_float(text: str) -> float:
+    # serde_json refuses a number that overflows a float64 (Python would read it as inf).
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number out of range: {text[:40]}")
+    return value
+
+
+def _int_as_float(text: str) -> float:
+    # An integer literal is an integer to serde_json, so "-0" is 0 and stores as +0.0 (not -0.0).
+    return _finite_float(text) + 0.0
+
+
+# A \uD800-\uDFFF escape: only then can the parsed text hold a lone surrogate (a cheap pre-check).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def parse_json_body(body: bytes, content_type: str | None, limit: int, import_numbers: bool) -> Any:
     if content_type is None or content_type.split(";")[0].strip().lower() != "application/json":
         raise ApiError(400, "BadJsonBody", "Expected request with `Content-Type: application/json`")
     if len(body) > limit:
         raise ApiError(400, "BadJsonBody", "Failed to buffer the request body: length limit exceeded")
     try:
-        if import_numbers:
-            # Streaming import stores every JSON number as a float64.
-            return json.loads(body, parse_int=float, parse_constant=_reject_constant)
-        return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as e:
+        # Streaming import stores every JSON number as a float64.
+        parse_int = _int_as_float if import_numbers else int
+        values = json.loads(body, parse_int=parse_int, parse_float=_finite_float, parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(body):
+            # Paired surrogates were joined by the parser; a lone one cannot be UTF-8 (serde_json rejects it).
+            json.dumps(values, ensure_ascii=False).encode("utf-8")
+        return values
+    except (ValueError, UnicodeError) as e:
         raise ApiError(400, "BadJsonBody", f"Failed to parse the request body as JSON: {e}") from None
 
 
@@ -250,7 +277,8 @@ class Handler(BaseHTTPRequestHandler):
             err = ApiError(429, "TooManyRequests", "Too many requests. Try again later.")
             headers = {"Content-Type": "application/json", "Retry-After": str(math.ceil(retry_after_s))}
             return 429, headers, err.body()
-        return 502, {"Content-Type": "text/html"}, HTML_502
+        status, page = HTML_PAGES[kind]
+        return status, {"Content-Type": "text/html"}, page
 
     # -- one request ----------------------------------------------------------------------------
     def _handle(self) -> None:

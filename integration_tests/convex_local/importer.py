@@ -17,11 +17,11 @@ from typing import Any
 
 from .database import Database, MissingKeyValue, Transaction, key_text
 from .errors import ApiError, internal_error
-from .naming import convex_name, is_kept, map_object
+from .naming import MAX_TABLE_NAME_LEN, is_kept_field, map_object
+from .naming import table_name as convex_table_name
 from .settings import Settings
 from .values import MAX_ARRAY_LEN, MAX_FIELD_NAME_LEN, MAX_NESTING, MAX_OBJECT_FIELDS, check_field_name
 
-MAX_TABLE_NAME_LEN = 64
 _FIELD_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 IDENTIFIER_REQUIREMENTS = (
@@ -50,7 +50,7 @@ def table_name(raw: Any) -> str:
     """An Airbyte stream name as the table it lands in."""
     if not isinstance(raw, str):
         raise _bad_type("table name", "a string")
-    name = convex_name(raw)
+    name = convex_table_name(raw)
     if len(name) > MAX_TABLE_NAME_LEN or not _TABLE_NAME.match(name):
         # The backend fails this with a plain error ("Failed to create a valid identifier."): a 500.
         raise internal_error()
@@ -177,7 +177,7 @@ _kept_names: dict[str, bool] = {}
 def _kept(name: str) -> bool:
     found = _kept_names.get(name)
     if found is None:
-        found = is_kept(name)
+        found = is_kept_field(name)
         if len(_kept_names) < 100_000:
             _kept_names[name] = found
     return found

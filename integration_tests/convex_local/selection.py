@@ -1,7 +1,9 @@
 """Which components, tables and columns an export request selects.
 
 Mirrors the backend's SelectionArg: a POST `selection` object; else `table_name` / `tableName`
-(in `component`, the root when absent); else `component` alone; else everything.
+(in `component`, the root when absent); else `component` alone; else everything. In a selection
+object a component or table is either the string "excluded" or an object with its own `_other`;
+only columns take "included" / "excluded" directly.
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ def parse_selection(raw: Any) -> Selection:
         if path == "_other":
             continue
         where = f"selection.{path}"
-        if comp in ("excluded", "included"):
-            components[path] = None if comp == "excluded" else ComponentSelection({}, True)
+        if comp == "excluded":  # the only bare string here: inclusion needs an object with `_other`
+            components[path] = None
             continue
         if not isinstance(comp, dict):
             raise _bad(f"{where}: expected an object or \"excluded\"")
@@ -102,8 +104,8 @@ def parse_selection(raw: Any) -> Selection:
             if table == "_other":
                 continue
             twhere = f"{where}.{table}"
-            if tsel in ("excluded", "included"):
-                tables[table] = None if tsel == "excluded" else ALL_COLUMNS
+            if tsel == "excluded":
+                tables[table] = None
                 continue
             if not isinstance(tsel, dict):
                 raise _bad(f"{twhere}: expected an object or \"excluded\"")

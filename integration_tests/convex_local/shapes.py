@@ -37,7 +37,7 @@ _RANK = {
 }
 MAX_OBJECT_FIELDS = 64
 MAX_UNION = 16
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+_IDENTIFIER = re.compile(r"(?!_+\Z)[A-Za-z_][A-Za-z0-9_]{0,63}\Z")  # not only underscores
 SCHEMA_URI = "http://json-schema.org/draft-07/schema#"
 
 
@@ -75,6 +75,8 @@ def _id_number(s: str) -> int | None:
 def document_shape(doc: dict[str, Any], table_number: int, table_exists: Callable[[int], bool]) -> Shape:
     """The shape of a stored document (its `_id` is known to be an id of its own table)."""
     fields = {k: v for k, v in doc.items() if k != "_id" and k != "_creationTime"}
+    if len(fields) + 2 > MAX_OBJECT_FIELDS:  # `_id` and `_creationTime` count towards the limit
+        return RECORD
     inner = shape_of(fields, table_exists)
     if inner[0] != "object":
         return inner

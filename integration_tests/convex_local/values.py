@@ -181,8 +181,12 @@ def check_field_name(name: Any, top_level: bool) -> None:
         return
     if not isinstance(name, str):
         raise ApiError(400, "InvalidFieldName", f"Field names must be strings, got {name!r}")
-    if not name or len(name) > MAX_FIELD_NAME_LEN:
-        raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} must be 1 to {MAX_FIELD_NAME_LEN} characters")
+    if not name:
+        raise ApiError(400, "InvalidFieldName", "Empty field names are disallowed.")
+    if len(name) > MAX_FIELD_NAME_LEN:
+        raise ApiError(
+            400, "InvalidFieldName", f"Field name {name[:64]!r}... is longer than {MAX_FIELD_NAME_LEN} characters"
+        )
     if name.startswith("$"):
         raise ApiError(400, "InvalidFieldName", f"Field name {name[:64]!r} cannot start with '$'")
     if top_level and name.startswith("_"):

@@ -48,7 +48,8 @@ def test_wrong_key_is_401_bad_admin_key(convex_server: LocalDeployment) -> None:
 def test_key_forms_the_backend_accepts(convex_server: LocalDeployment) -> None:
     key = convex_server.admin_key
     s = requests.Session()
-    for header in (f"Convex {key}", f"convex {key}", f"CONVEX {key}", f"Convex prod:{key}"):
+    for header in (f"Convex {key}", f"convex {key}", f"CONVEX {key}", f"Convex prod:{key}", f"Convex dev:{key}",
+                   f"Convex preview:team:{key}"):  # a deployment-type prefix before the instance is ignored
         resp = s.get(convex_server.url + "/api/test_streaming_export_connection", headers={"Authorization": header})
         assert resp.status_code == 200, header
     resp = s.get(convex_server.url + "/api/test_streaming_export_connection", params={"adminKey": key})
@@ -135,3 +136,155 @@ def test_every_error_is_json_with_code_and_message(api: Api) -> None:
     assert resp.headers["Content-Type"] == "application/json"
     assert set(resp.json()) == {"code", "message"}
     assert error(resp) == (400, "DocumentDeltasCursorRequired")
+
+
+IMPORT_ROUTES = [
+    ("PUT", "/api/streaming_import/add_primary_key_indexes", {"indexes": {}}),
+    ("GET", "/api/streaming_import/primary_key_indexes_ready", {"tables": []}),
+    ("PUT", "/api/streaming_import/clear_tables", {"tableNames": []}),
+    ("POST", "/api/streaming_import/replace_tables", {"tableNames": {}}),
+    ("POST", "/api/streaming_import/import_airbyte_records", {"tables": {}, "messages": []}),
+]
+# What each import route answers to an admin key and a valid body.
+IMPORT_SUCCESS = {"replace_tables": 400}
+WRONG_KEY = "convex-self-hosted|01" + "cd" * 40
+
+
+def call(dep: LocalDeployment, method: str, route: str, body: object = None, **kw: object) -> requests.Response:
+    return requests.request(method, dep.url + route, json=body, timeout=30, **kw)  # type: ignore[arg-type]
+
+
+def test_version_answers_plain_text_whatever_the_auth(convex_server: LocalDeployment) -> None:
+    convex_server.settings.streaming_export_enabled = False
+    for headers in ({}, {"Authorization": f"Convex {WRONG_KEY}"}, {"Authorization": "x"},
+                    {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc"}):
+        resp = requests.get(convex_server.url + "/version", headers=headers, timeout=10)
+        assert resp.status_code == 200, headers
+        assert resp.headers["Content-Type"].startswith("text/plain") and resp.text.strip()
+
+
+def test_admin_key_param_counts_only_without_a_header(convex_server: LocalDeployment) -> None:
+    url = convex_server.url + "/api/test_streaming_export_connection"
+    key = convex_server.admin_key
+    assert requests.get(url, params={"adminKey": key}, timeout=10).status_code == 200
+    resp = requests.get(url, params={"adminKey": key}, headers={"Authorization": f"Convex {WRONG_KEY}"}, timeout=10)
+    assert error(resp) == (401, "BadAdminKey")
+    resp = requests.get(url, params={"adminKey": key}, headers={"Authorization": "Conv"}, timeout=10)
+    assert error(resp) == (400, "InvalidHeaderFailure")
+    assert error(requests.get(url, params={"adminKey": WRONG_KEY}, timeout=10)) == (401, "BadAdminKey")
+
+
+def test_header_length_and_scheme_boundaries(convex_server: LocalDeployment) -> None:
+    url = convex_server.url + "/api/test_streaming_export_connection"
+    key = convex_server.admin_key
+    cases = {
+        "Convex": (400, "InvalidHeaderFailure"),  # 6 characters
+        "": (400, "InvalidHeaderFailure"),
+        "Convex ": (401, "BadAdminKey"),  # the scheme, then an empty key
+        "Convex\t" + key: (400, "InvalidAdminKey"),  # the scheme is exactly "convex "
+        "Token  " + key: (400, "InvalidAdminKey"),
+    }
+    for header, expected in cases.items():
+        assert error(requests.get(url, headers={"Authorization": header}, timeout=10)) == expected, repr(header[:8])
+    assert requests.get(url, headers={"Authorization": f"cOnVeX {key}"}, timeout=10).status_code == 200
+
+
+def test_missing_key_message_is_exact(convex_server: LocalDeployment) -> None:
+    resp = requests.get(convex_server.url + "/api/list_snapshot", timeout=10)
+    assert resp.json() == {"code": "BadDeployKey", "message": (
+        "The provided deploy key was invalid for this deployment. Double check that the environment this key was"
+        " generated for matches the desired deployment.")}
+
+
+@pytest.mark.parametrize("method, route, body", IMPORT_ROUTES)
+def test_every_import_route_needs_the_import_permission(
+    convex_server: LocalDeployment, method: str, route: str, body: object
+) -> None:
+    dep = convex_server
+    resp = call(dep, method, route, body, headers={"Authorization": f"Convex {dep.read_only_key}"})
+    assert resp.json() == {"code": "OperationNotPermitted", "message": (
+        "You do not have permission to perform this operation (deployment:backups:import).")}
+    assert resp.status_code == 403
+    assert error(call(dep, method, route, body)) == (403, "BadDeployKey")
+    assert error(call(dep, method, route, body, headers={"Authorization": f"Convex {WRONG_KEY}"})) == (401, "BadAdminKey")
+    bearer = {"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.abc"}
+    assert call(dep, method, route, body, headers=bearer).status_code == 403
+    admin = call(dep, method, route, body, headers={"Authorization": f"Convex {dep.admin_key}"})
+    assert admin.status_code == IMPORT_SUCCESS.get(route.rsplit("/", 1)[1], 200), admin.text
+
+
+@pytest.mark.parametrize("method, route, body", IMPORT_ROUTES)
+def test_import_routes_never_check_the_streaming_export_switch(
+    convex_server: LocalDeployment, method: str, route: str, body: object
+) -> None:
+    dep = convex_server
+    dep.settings.streaming_export_enabled = False
+    admin = call(dep, method, route, body, headers={"Authorization": f"Convex {dep.admin_key}"})
+    assert admin.status_code == IMPORT_SUCCESS.get(route.rsplit("/", 1)[1], 200), admin.text
+    assert error(call(dep, method, route, body)) == (403, "BadDeployKey")
+
+
+@pytest.mark.parametrize("route", ["/api/list_snapshot", "/api/document_deltas"])
+def test_export_switch_comes_before_auth_and_body_on_post_routes(convex_server: LocalDeployment, route: str) -> None:
+    convex_server.settings.streaming_export_enabled = False
+    for headers in ({}, {"Authorization": f"Convex {WRONG_KEY}"}, {"Authorization": "x"}):
+        resp = requests.post(convex_server.url + route, data=b"{not json", headers=headers, timeout=10)
+        assert resp.status_code == 403 and resp.json() == {"code": "StreamingExportNotEnabled", "message": (
+            "Streaming export is not available on your current subscription. See https://www.convex.dev/plans"
+            " to upgrade.")}
+
+
+@pytest.mark.parametrize("method, route, body", [r for r in IMPORT_ROUTES if "replace_tables" not in r[1]])
+def test_import_json_bodies_need_the_json_content_type(api: Api, method: str, route: str, body: object) -> None:
+    import json as _json
+
+    resp = api.session.request(method, api.dep.url + route, data=_json.dumps(body).encode(), timeout=10,
+                               headers={"Content-Type": "text/plain"})
+    assert error(resp) == (400, "BadJsonBody")
+    resp = api.session.request(method, api.dep.url + route, data=b"{", timeout=10,
+                               headers={"Content-Type": "application/json"})
+    assert error(resp) == (400, "BadJsonBody")
+    ok = api.session.request(method, api.dep.url + route, data=_json.dumps(body).encode(), timeout=10,
+                             headers={"Content-Type": "application/json; charset=utf-8"})
+    assert ok.status_code == 200, ok.text
+
+
+def test_convex_client_header_empty_or_missing(api: Api) -> None:
+    assert error(api.get("/api/list_snapshot", headers={"Convex-Client": ""})) == (400, "InvalidClientVersion")
+    assert error(api.put("/api/streaming_import/clear_tables", {"tableNames": []},
+                         headers={"Convex-Client": "streamingimport"})) == (400, "InvalidClientVersion")
+    # Parsed, never version-checked: any `<client>-<anything>` is fine, and so is no header at all.
+    assert api.get("/api/list_snapshot", headers={"Convex-Client": "something-0.0.0-weird"}).status_code == 200
+    api.session.headers.pop("Convex-Client", None)
+    assert api.get("/api/list_snapshot").status_code == 200
+    assert api.dep.request_log[-1].client is None
+
+
+def test_an_error_without_its_own_code_is_the_generic_500(api: Api) -> None:
+    bad = {"_other": "included", "": {"_other": "included", "users": {"_other": "included", "_id": "excluded"}}}
+    resp = api.post("/api/list_snapshot", {"selection": bad})
+    assert resp.status_code == 500 and resp.headers["Content-Type"] == "application/json"
+    assert resp.json() == {"code": "InternalServerError", "message": "Your request couldn't be completed. Try again later."}
+
+
+def test_bad_format_message(api: Api) -> None:
+    for route, params in (("/api/list_snapshot", {}), ("/api/document_deltas", {"cursor": 1}), ("/api/json_schemas", {})):
+        resp = api.get(route, {**params, "format": "yaml"})
+        assert resp.status_code == 400
+        assert resp.json() == {"code": "BadFormat", "message": "format param must be one of [`json`]. Got yaml"}
+
+
+def test_numbers_and_strings_json_cannot_carry(api: Api) -> None:
+    headers = {"Content-Type": "application/json"}
+    url = api.dep.url + "/api/list_snapshot"
+    assert error(api.session.post(url, data=b'{"snapshot": 1e999}', headers=headers)) == (400, "BadJsonBody")
+    assert error(api.session.post(url, data=b'{"snapshot": 9223372036854775808}', headers=headers)) == (
+        400, "BadJsonBody")
+    assert error(api.get("/api/list_snapshot", {"snapshot": "9223372036854775808"})) == (400, "BadQueryArgs")
+    lone = b'{"tables":{"s":{"primaryKey":null,"jsonSchema":{}}},"messages":[{"tableName":"s","data":{"a":"\\ud800"}}]}'
+    resp = api.session.post(api.dep.url + "/api/streaming_import/import_airbyte_records", data=lone, headers=headers)
+    assert error(resp) == (400, "BadJsonBody")
+    paired = lone.replace(b"\\ud800", b"\\ud83d\\ude00 \\\\ud800")  # an escaped pair, and an escaped backslash
+    resp = api.session.post(api.dep.url + "/api/streaming_import/import_airbyte_records", data=paired, headers=headers)
+    assert resp.status_code == 200, resp.text
+    assert api.dep.documents("s")[0]["a"] == "\U0001F600 \\ud800"

@@ -143,3 +143,46 @@ def test_formats_apply_to_deltas(api: Api) -> None:
     clean = deltas(api, cursor)["values"][0]
     enc = deltas(api, cursor, format="convex_encoded_json")["values"][0]
     assert clean["i"] == "3" and enc["i"] == {"$integer": "AwAAAAAAAAA="} and enc["b"] == {"$bytes": "AQ=="}
+
+
+def test_wire_order_of_a_page_and_of_a_delete(api: Api) -> None:
+    dep = api.dep
+    cursor = start(api)
+    doc = dep.insert("posts", {"title": "a"})
+    with dep.transaction() as tx:
+        tx.delete(doc)
+    resp = api.get("/api/document_deltas", {"cursor": cursor})
+    page = resp.json()
+    assert list(page) == ["values", "cursor", "hasMore"]
+    insert, delete = page["values"]
+    assert list(insert) == ["_component", "_table", "_ts", "_deleted", "_creationTime", "_id", "title"]
+    assert list(delete) == ["_component", "_table", "_ts", "_deleted", "_id"]
+    assert delete == {"_component": "", "_table": "posts", "_ts": delete["_ts"], "_deleted": True, "_id": doc}
+    assert delete["_ts"] > insert["_ts"]
+
+
+def test_every_revision_in_ts_then_id_order(api: Api) -> None:
+    dep = api.dep
+    cursor = start(api)
+    doc = dep.insert("t", {"v": 1.0})
+    for v in (2.0, 3.0):
+        with dep.transaction() as tx:
+            tx.patch(doc, {"v": v})
+    with dep.transaction() as tx:
+        ids = [tx.insert("t", {"v": 10.0 + i}) for i in range(5)]
+        tx.patch(doc, {"v": 4.0})
+    values, _ = all_deltas(api, cursor)
+    assert [v["v"] for v in values[:3]] == [1.0, 2.0, 3.0]  # not collapsed to the latest revision
+    last = values[3:]
+    assert [v["_id"] for v in last] == sorted([*ids, doc]) and len({v["_ts"] for v in last}) == 1
+
+
+def test_table_name_alias_component_and_unknown_table(api: Api) -> None:
+    dep = api.dep
+    cursor = start(api)
+    dep.insert("users", {"a": 1.0})
+    dep.insert("users", {"a": 2.0}, component="waitlist")
+    assert [v["a"] for v in all_deltas(api, cursor, table_name="users")[0]] == [1.0]
+    assert [v["a"] for v in all_deltas(api, cursor, tableName="users", component="waitlist")[0]] == [2.0]
+    unknown, pages = all_deltas(api, cursor, tableName="nope")
+    assert unknown == [] and pages[-1]["hasMore"] is False and pages[-1]["cursor"] >= cursor

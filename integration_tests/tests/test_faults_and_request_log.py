@@ -31,11 +31,12 @@ def test_json_error_faults(api: Api, kind: str, status: int) -> None:
     assert api.get("/api/list_snapshot").status_code == 200  # count=1: it stops after one
 
 
-def test_html_502(api: Api) -> None:
-    api.dep.faults.inject(route="*", kind="html502", count=1)
+@pytest.mark.parametrize("kind, status", [("html502", 502), ("html504", 504)])
+def test_html_proxy_pages(api: Api, kind: str, status: int) -> None:
+    api.dep.faults.inject(route="*", kind=kind, count=1)
     resp = api.get("/api/json_schemas")
-    assert resp.status_code == 502 and resp.headers["Content-Type"] == "text/html"
-    assert resp.text.lstrip().startswith("<html>")
+    assert resp.status_code == status and resp.headers["Content-Type"] == "text/html"
+    assert resp.text.lstrip().startswith("<html>") and str(status) in resp.text
     with pytest.raises(ValueError):
         resp.json()
 

@@ -70,7 +70,7 @@ def test_bad_format_is_400() -> None:
 @pytest.mark.parametrize(
     "raw, mapped",
     [
-        ("_id", "source_id"),
+        ("_id", "source_id"),  # the contract's three examples
         ("*name!of.table", "source_name_of_table"),
         ("_system_table", "source_system_table"),
         ("ok_table", "ok_table"),
@@ -79,15 +79,39 @@ def test_bad_format_is_400() -> None:
         ("1st", "source_1st"),
         ("__x__", "source_x"),
         ("!!!", "source_"),
+        ("a" * 64, "a" * 64),
+        ("a" * 65, "source_" + "a" * 65),  # not an identifier (too long): mapped, and then too long to store
     ],
 )
-def test_convex_name(raw: str, mapped: str) -> None:
-    assert naming.convex_name(raw) == mapped
+def test_table_names(raw: str, mapped: str) -> None:
+    assert naming.table_name(raw) == mapped
+
+
+@pytest.mark.parametrize(
+    "raw, mapped",
+    [
+        ("_id", "source_id"),
+        ("_airbyte_extracted_at", "source_airbyte_extracted_at"),
+        ("$price", "source_price"),  # `$` may not start a field name
+        ("Straße", "source_strasse"),  # not ASCII
+        ("tab\there", "source_tab_here"),  # a control character
+        # Any other non-control ASCII name is a valid field name, so it is kept as it is.
+        ("first name", "first name"),
+        ("a.b-c", "a.b-c"),
+        ("1st", "1st"),
+        ("price$", "price$"),
+        ("", "source_"),  # Convex disallows empty field names, so import renames it
+        ("x" * 1024, "x" * 1024),
+        ("x" * 1025, "source_" + "x" * 1025),  # too long: mapped, and then too long to store
+    ],
+)
+def test_field_names(raw: str, mapped: str) -> None:
+    assert naming.field_name(raw) == mapped
 
 
 def test_map_document_collisions_nested_and_arrays() -> None:
     assert naming.map_object({"source_id": 1, "_id": 2}) == {"source_id": 1, "source_source_id": 2}
     assert naming.map_object({"_id": 2, "source_id": 1}) == {"source_id": 1, "source_source_id": 2}
-    assert naming.map_object({"a": {"_b": [{"c d": 1}]}}) == {"a": {"source_b": [{"source_c_d": 1}]}}
+    assert naming.map_object({"a": {"_b": [{"c d": 1, "$e": 2}]}}) == {"a": {"source_b": [{"c d": 1, "source_e": 2}]}}
     assert naming.map_object({"_id": 0, "source_id": 1, "source_source_id": 2}) == {
         "source_id": 1, "source_source_id": 2, "source_source_source_id": 0}

@@ -99,7 +99,19 @@ def test_schema_follows_updates_and_deletes(api: Api) -> None:
 
 
 def test_non_object_table_shape_needs_a_schema(api: Api) -> None:
-    api.dep.insert("wide", {f"f{i}": float(i) for i in range(70)})  # > 64 fields: a record shape
+    dep = api.dep
+    dep.insert("wide", {f"f{i}": float(i) for i in range(62)})  # 64 fields with `_id` and `_creationTime`
+    dep.insert("t", {"o": {"first name": "x"}, "u": {"__": 1.0}})  # not identifiers: records, rendered {}
+    found = schemas(api)
+    assert len(found["wide"]["properties"]) == 64
+    assert found["t"]["properties"]["o"] == {} and found["t"]["properties"]["u"] == {}
+    dep.insert("wider", {f"f{i}": float(i) for i in range(63)})  # 65 fields: a record shape
+    resp = api.get("/api/json_schemas")
+    assert resp.json() == {"code": "NoSchemaForExport",
+                           "message": "There is no active schema, which is needed for streaming export."}
+    assert resp.status_code == 400
+    dep.delete_table("wider")
+    dep.insert("named", {"first name": "a"})  # a valid field name, but not an identifier
     assert error(api.get("/api/json_schemas")) == (400, "NoSchemaForExport")
 
 

@@ -71,6 +71,7 @@ def test_value_shape(api: Api) -> None:
     assert isinstance(value["_ts"], int) and isinstance(value["_creationTime"], float)
     assert value["n"] == "7" and "_deleted" not in value
     assert abs(value["_creationTime"] - value["_ts"] / 1e6) < 1
+    assert 31 <= len(doc_id) <= 37 and set(doc_id) <= set("0123456789abcdefghjkmnpqrstvwxyz")
 
 
 def test_snapshot_is_pinned_across_pages(api: Api) -> None:
@@ -176,3 +177,64 @@ def test_formats(api: Api) -> None:
     assert '"i":5,' in exp.text and '"z":-0.0' in exp.text
     assert exp.json()["values"][0]["nan"] == {"$float": "AAAAAAAA+H8="}
     assert error(api.get("/api/list_snapshot", {"format": "csv"})) == (400, "BadFormat")
+
+
+def test_a_table_of_exactly_one_page_then_one_more_document(api: Api) -> None:
+    dep = api.dep
+    dep.generate("t", 1024, seed=4)
+    (page,) = all_snapshot_pages(api)
+    assert len(page["values"]) == 1024 and page["hasMore"] is False and page["cursor"] is None
+    dep.insert("t", {"one": "more"})
+    first, second = all_snapshot_pages(api)
+    assert len(first["values"]) == 1024 and first["hasMore"] is True
+    assert json.loads(first["cursor"]) == {"tablet": dep.db.current_tablet("", "t").tablet,  # type: ignore[union-attr]
+                                           "id": first["values"][-1]["_id"]}
+    assert len(second["values"]) == 1 and second["hasMore"] is False and second["cursor"] is None
+
+
+def test_selection_grammar(api: Api) -> None:
+    dep = api.dep
+    dep.insert("users", {"name": "a", "email": "e", "age": 3.0})
+    dep.insert("posts", {"b": 1.0})
+    dep.insert("other", {"c": 1.0}, component="comp")
+
+    def values(selection: dict) -> list[dict]:
+        resp = api.post("/api/list_snapshot", {"selection": selection})
+        assert resp.status_code == 200, resp.text
+        pages = [resp.json()]
+        while pages[-1]["hasMore"]:
+            pages.append(api.post("/api/list_snapshot", {"selection": selection, "snapshot": pages[-1]["snapshot"],
+                                                         "cursor": pages[-1]["cursor"]}).json())
+        return [v for p in pages for v in p["values"]]
+
+    only_columns = {"_other": "excluded", "": {"_other": "excluded",
+                    "users": {"_other": "excluded", "_id": "included", "name": "included"}}}
+    (user,) = values(only_columns)
+    assert set(user) == {"_component", "_table", "_ts", "_id", "name"}
+    everything_but = {"_other": "included", "comp": "excluded", "": {"_other": "included", "posts": "excluded"}}
+    assert [v["_table"] for v in values(everything_but)] == ["users"]
+    assert {v["_table"] for v in values({"_other": "excluded", "comp": {"_other": "included"}})} == {"other"}
+    # A component or table is "excluded" or an object: a bare "included" is not part of the grammar.
+    for bad in ({"_other": "excluded", "comp": "included"},
+                {"_other": "excluded", "": {"_other": "excluded", "users": "included"}},
+                {"_other": "maybe"}, {"": {"_other": "included"}}):
+        assert error(api.post("/api/list_snapshot", {"selection": bad})) == (400, "BadJsonBody"), bad
+    # `_id` left out by `_other: excluded` is excluded too: an error, as when excluded by name.
+    no_id = {"_other": "excluded", "": {"_other": "excluded", "users": {"_other": "excluded", "name": "included"}}}
+    assert api.post("/api/list_snapshot", {"selection": no_id}).status_code == 500
+    assert api.post("/api/document_deltas", {"cursor": 0, "selection": no_id}).status_code == 500
+
+
+def test_system_tables_are_never_exported(api: Api) -> None:
+    dep = api.dep
+    cursor = api.get("/api/list_snapshot").json()["snapshot"]
+    dep.insert("_scheduled_functions", {"name": "job"})
+    dep.insert("users", {"name": "a"})
+    pages = all_snapshot_pages(api)
+    assert [v["_table"] for p in pages for v in p["values"]] == ["users"]
+    assert all_snapshot_pages(api, tableName="_scheduled_functions")[0]["values"] == []
+    deltas = api.get("/api/document_deltas", {"cursor": cursor}).json()
+    assert [v["_table"] for v in deltas["values"]] == ["users"]
+    assert set(api.get("/api/json_schemas").json()) == {"users"}
+    columns = api.get("/api/get_table_column_names").json()["byComponent"][""]
+    assert [t["name"] for t in columns] == ["users"]

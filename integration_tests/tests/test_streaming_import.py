@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -35,14 +36,19 @@ def dedup_table(api: Api, stream: str, pk: list[list[str]]) -> None:
 
 def test_append_maps_names_and_stores_numbers_as_float64(api: Api) -> None:
     resp = send(api, body("*name!of.table", [
-        {"_id": 7, "source_id": 1, "nested": {"_x": [{"a b": 2}]}, "_ab_cdc_lsn": "l", "_airbyte_extracted_at": 5},
+        {"_id": 7, "source_id": 1, "nested": {"_x": [{"a b": 2, "$p": 3}]}, "_ab_cdc_lsn": "l",
+         "_airbyte_extracted_at": 5, "first name": "kept", "Straße": "s"},
     ]))
     assert resp.status_code == 200 and resp.content == b""
     (doc,) = api.dep.documents("source_name_of_table")
     assert doc["source_id"] == 1.0 and isinstance(doc["source_id"], float)
     assert doc["source_source_id"] == 7.0
-    assert doc["nested"] == {"source_x": [{"source_a_b": 2.0}]}
+    # Any valid field name that does not start with `_` is kept (spaces included); `$` and non-ASCII are not.
+    assert doc["nested"] == {"source_x": [{"a b": 2.0, "source_p": 3.0}]}
+    assert doc["first name"] == "kept" and doc["source_strasse"] == "s"
     assert "source_ab_cdc_lsn" not in doc and doc["source_airbyte_extracted_at"] == 5.0
+    assert send(api, body("_system_table", [{"a": 1}])).status_code == 200
+    assert "source_system_table" in api.dep.table_names()
     big = send(api, body("s", [{"n": 12345678901234567890, "i": 3}]))
     assert big.status_code == 200
     (doc,) = api.dep.documents("s")
@@ -202,3 +208,134 @@ def test_dedup_sees_documents_seeded_outside_import(api: Api) -> None:
     assert send(api, body("t", [{"id": 2, "v": "b"}, {"id": 1, "_ab_cdc_deleted_at": "x"}], [["id"]])).status_code == 200
     (doc,) = api.dep.documents("t")
     assert doc["_id"] == seeded and doc["v"] == "b"
+
+
+def nested(levels: int) -> dict[str, Any]:
+    """A document whose nesting is `levels` (the document itself counts as one level)."""
+    doc: dict[str, Any] = {"v": 1}
+    for _ in range(levels - 1):
+        doc = {"d": doc}
+    return doc
+
+
+def test_name_and_shape_limits_at_their_boundaries(api: Api) -> None:
+    assert send(api, body("a" * 64, [{"x": 1}])).status_code == 200
+    assert "a" * 64 in api.dep.table_names()
+    assert error(send(api, body("b" * 65, [{"x": 1}]))) == (500, "InternalServerError")  # no valid name exists
+    assert send(api, body("s", [{"f" * 1024: 1}])).status_code == 200
+    assert api.dep.documents("s")[0]["f" * 1024] == 1.0
+    assert error(send(api, body("s", [{"g" * 1025: 1}])))[0] == 400
+    assert send(api, body("s", [nested(16)])).status_code == 200
+    assert error(send(api, body("s", [nested(17)]))) == (400, "InvalidValue")
+    assert send(api, body("s", [{"arr": [[1] * 8192]}])).status_code == 200  # an array is a level too
+    assert error(send(api, body("s", [{"arr": [0] * 8193}]))) == (400, "InvalidValue")
+    assert send(api, body("s", [{f"k{i}": i for i in range(1024)}])).status_code == 200
+    assert error(send(api, body("s", [{f"k{i}": i for i in range(1025)}]))) == (400, "InvalidValue")
+    assert error(send(api, body("s", [{"o": {f"k{i}": i for i in range(1025)}}]))) == (400, "InvalidValue")
+    assert send(api, body("s", [{"blob": "x" * (1024 * 1024 - 200)}])).status_code == 200
+    assert len(api.dep.documents("s")) == 5
+
+
+def test_json_schema_is_required_but_never_validated(api: Api) -> None:
+    for schema in (None, "not a schema", {"type": "integer"}):
+        payload = {"tables": {"s": {"primaryKey": None, "jsonSchema": schema}},
+                   "messages": [{"tableName": "s", "data": {"a": "text"}}]}
+        assert send(api, payload).status_code == 200
+    assert len(api.dep.documents("s")) == 3
+    assert error(send(api, {"tables": {"s": {"primaryKey": None}}, "messages": []})) == (400, "BadJsonBody")
+
+
+def test_cdc_fields(api: Api) -> None:
+    dedup_table(api, "t", [["id"]])
+    pk = [["id"]]
+    assert send(api, body("t", [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}, {"id": 3, "v": "c"}], pk)).status_code == 200
+    assert send(api, body("t", [
+        {"id": 1, "v": "a2", "_ab_cdc_deleted_at": None},  # null: not a delete, a replace
+        {"id": 2, "_ab_cdc_deleted_at": False},  # any non-null value marks a delete
+        {"id": 3, "source_ab_cdc_deleted_at": "2024"},  # the already-mapped name counts the same
+        {"id": 4, "v": "d", "_ab_cdc_updated_at": "x", "source_ab_cdc_note": "n", "source_ab_cdcX": 1,
+         "meta": {"_ab_cdc_lsn": 5}},
+    ], pk)).status_code == 200
+    docs = {d["id"]: d for d in api.dep.documents("t")}
+    assert set(docs) == {1.0, 4.0} and docs[1.0]["v"] == "a2"
+    # Every top-level source_ab_cdc* field is dropped; a nested one is ordinary data.
+    assert {k for k in docs[4.0] if not k.startswith("_")} == {"id", "v", "meta"}
+    assert docs[4.0]["meta"] == {"source_ab_cdc_lsn": 5.0}
+    # Append ignores the flag altogether.
+    assert send(api, body("events", [{"k": 1, "_ab_cdc_deleted_at": "2024"}])).status_code == 200
+    assert [d["k"] for d in api.dep.documents("events")] == [1.0]
+
+
+def test_commits_every_16_mib_so_a_later_error_keeps_earlier_writes(api: Api) -> None:
+    big = "b" * 1_000_000  # 17 of these cross 16 MiB; 16 do not
+    records: list[dict[str, Any]] = [{"i": i, "blob": big} for i in range(18)] + [{"blob": "z" * (1024 * 1024 + 1)}]
+    assert error(send(api, body("s", records))) == (400, "DocumentTooLarge")
+    docs = api.dep.documents("s")
+    assert sorted(d["i"] for d in docs) == [float(i) for i in range(17)]
+    assert len({d["_creationTime"] for d in docs}) == 1  # one transaction
+
+
+def test_clear_tables_is_all_or_nothing(api: Api) -> None:
+    send(api, body("users", [{"id": 1}]))
+    send(api, body("posts", [{"id": 1}]))
+    assert api.put(CLEAR, {"tableNames": ["users", "x" * 70]}).status_code == 500  # no valid name for the second
+    assert len(api.dep.documents("users")) == 1
+    resp = api.put(CLEAR, {"tableNames": ["users", "posts", "_new"]})
+    assert resp.status_code == 200 and resp.content == b""
+    assert api.dep.documents("users") == [] and api.dep.documents("posts") == []
+    tablets = [api.dep.db.current_tablet("", name) for name in ("users", "posts", "source_new")]
+    assert len({t.created_ts for t in tablets}) == 1  # type: ignore[union-attr]  # one transaction
+
+
+def test_add_primary_key_indexes_answers_empty_and_checks_every_field(api: Api) -> None:
+    resp = api.put(ADD_INDEXES, {"indexes": {"t": [["a"], ["b", "c"]]}})
+    assert resp.status_code == 200 and resp.content == b""
+    assert api.dep.index_fields("t") == [["a"], ["b", "c"]]
+    for bad in ([["1a"]], [["a"], ["b", "$c"]], [["a b"]], [["_creationTime"]]):
+        resp = api.put(ADD_INDEXES, {"indexes": {"u": bad}})
+        assert error(resp) == (400, "InvalidPrimaryKey"), bad
+        assert "Identifiers must start with a letter" in resp.json()["message"]
+    assert "u" not in api.dep.table_names()
+
+
+def test_replace_tables_answers_the_same_to_any_body(api: Api) -> None:
+    url = api.dep.url + "/api/streaming_import/replace_tables"
+    for kw in ({}, {"data": b"not json"}, {"json": []}, {"json": {"tableNames": {"a": "b"}}}):
+        resp = api.session.post(url, timeout=10, **kw)  # type: ignore[arg-type]
+        assert resp.json() == {"code": "OverwriteNotSupported",
+                               "message": "Overwrite sync mode is not supported. Please use a different sync mode."}
+        assert resp.status_code == 400
+
+
+def test_every_json_number_is_a_float64_as_serde_json_reads_it(api: Api) -> None:
+    raw = (b'{"tables":{"s":{"primaryKey":null,"jsonSchema":{}}},"messages":[{"tableName":"s","data":'
+           b'{"int":-0,"float":-0.0,"big":18446744073709551616,"exp":1e308,"list":[1,2.5]}}]}')
+    resp = api.session.post(api.dep.url + IMPORT, data=raw, headers={"Content-Type": "application/json"})
+    assert resp.status_code == 200, resp.text
+    (doc,) = api.dep.documents("s")
+    assert doc["int"] == 0.0 and math.copysign(1.0, doc["int"]) == 1.0  # an integer literal: +0
+    assert math.copysign(1.0, doc["float"]) == -1.0
+    assert doc["big"] == 2.0**64 and doc["exp"] == 1e308 and doc["list"] == [1.0, 2.5]
+    assert all(type(v) is float for v in (doc["int"], doc["big"], *doc["list"]))
+    for too_big in (b"1e309", b"1" + b"0" * 400):
+        resp = api.session.post(api.dep.url + IMPORT, data=raw.replace(b"1e308", too_big),
+                                headers={"Content-Type": "application/json"})
+        assert error(resp) == (400, "BadJsonBody")
+
+
+def test_primary_key_paths_name_stored_fields_and_are_not_renamed(api: Api) -> None:
+    dedup_table(api, "t", [["source_id"]])  # `_id` in the records is stored as `source_id`
+    pk = [["source_id"]]
+    assert send(api, body("t", [{"_id": "a", "v": 1}, {"_id": "a", "v": 2}], pk)).status_code == 200
+    assert [(d["source_id"], d["v"]) for d in api.dep.documents("t")] == [("a", 2.0)]
+    assert error(send(api, body("t", [{"source_source_id": "x"}], pk))) == (400, "MissingPrimaryKeyValue")
+    # `_id` is not a stored name, so it is no key path: refused when indexing, and by import itself.
+    assert error(api.put(ADD_INDEXES, {"indexes": {"t": [["_id"]]}})) == (400, "InvalidPrimaryKey")
+    assert error(send(api, body("t", [{"_id": "a"}], [["_id"]]))) == (500, "InternalServerError")
+
+
+def test_other_import_routes_limit_bodies_to_2_mib(api: Api) -> None:
+    names = ["t%07d" % i for i in range(2 * 1024 * 1024 // 10)]  # ~2.2 MB of JSON
+    assert error(api.put(CLEAR, {"tableNames": names})) == (400, "BadJsonBody")
+    assert error(api.get(READY, json={"tables": names})) == (400, "BadJsonBody")
+    assert api.dep.table_names() == []
