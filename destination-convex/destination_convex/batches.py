@@ -1,14 +1,19 @@
-"""Per-table buffers of encoded messages, closed into byte-bounded import requests.
+"""Per-table buffers of encoded records, closed into byte-bounded import requests.
 
 A request body is
-`{"tables":{<entry of each table in it>},"messages":[<message>,<message>,...]}` and its size is
+`{"tables":{<entry of each table in it>},"messages":[<record>,<record>,...]}` and its size is
 known exactly before it is built, so no request is ever over the configured batch size (a single
 record bigger than the batch size goes alone, still far under Convex's 20 MiB ceiling). The
 `tables` map carries only the tables whose messages are in that request, and a request is
 never empty.
 
+The unit is the encoded record, never the import message: a deleted record of a dedup stream
+is two messages already joined by a comma (`records`), and the batcher adds, measures, counts
+and closes it as one item, so the two halves always travel in the same request, in order.
+`ImportRequest.counts` therefore counts input records, which is what checkpoints credit.
+
 Buffers close in two ways:
-- `add` closes a table's buffer when the next message would not fit, and closes the biggest
+- `add` closes a table's buffer when the next record would not fit, and closes the biggest
   buffer when all buffers together exceed `max_buffered_bytes` (memory stays bounded however
   many streams a sync has);
 - `take` closes the buffers of the given tables on demand (a STATE, their age, end of input),
@@ -30,8 +35,9 @@ _OPEN = b'{"tables":{'
 _MIDDLE = b'},"messages":['
 _CLOSE = b"]}"
 _ENVELOPE_BYTES = len(_OPEN) + len(_MIDDLE) + len(_CLOSE)
-# `{"tableName":<name>,"data":` + `}` around the largest document Convex stores.
-_LARGEST_MESSAGE_BYTES = MAX_DOCUMENT_BYTES + 200
+# `{"tableName":<name>,"data":` + `}` around the largest document Convex stores, twice (a dedup
+# deletion is an upsert plus a delete of the same data) and the comma between them.
+_LARGEST_RECORD_BYTES = 2 * (MAX_DOCUMENT_BYTES + 200) + 1
 
 
 class BatchError(ConfigurationError):
@@ -58,7 +64,8 @@ class ImportRequest:
     """One serialized `import_airbyte_records` body and what it carries."""
 
     body: bytes
-    #: Records per table, in the order the tables appear in the body.
+    #: Input records per table, in the order the tables appear in the body (a dedup deletion
+    #: is one record even though it is two messages).
     counts: Mapping[str, int]
     #: True when every table in it deduplicates, so a retry cannot duplicate rows.
     idempotent: bool
@@ -76,14 +83,15 @@ class ImportRequest:
 class _Buffer:
     spec: TableSpec
     entry: bytes
-    messages: list[bytes] = field(default_factory=list)
-    #: Sum of message lengths plus the commas between them.
-    message_bytes: int = 0
+    #: Encoded records (each one or two import messages).
+    records: list[bytes] = field(default_factory=list)
+    #: Sum of their lengths plus the commas between them.
+    record_bytes: int = 0
     opened_at: float = 0.0
 
     def body_bytes_with(self, extra: int) -> int:
-        """Body size of a one-table request holding this buffer plus a message of `extra` bytes."""
-        total = self.message_bytes + extra + (1 if self.messages else 0)
+        """Body size of a one-table request holding this buffer plus a record of `extra` bytes."""
+        total = self.record_bytes + extra + (1 if self.records else 0)
         return _ENVELOPE_BYTES + len(self.entry) + total
 
 
@@ -100,7 +108,7 @@ class Batcher:
         self._buffers: dict[str, _Buffer] = {}
         for spec in specs:
             entry = spec.entry()
-            if _ENVELOPE_BYTES + len(entry) + _LARGEST_MESSAGE_BYTES > REQUEST_BODY_CEILING:
+            if _ENVELOPE_BYTES + len(entry) + _LARGEST_RECORD_BYTES > REQUEST_BODY_CEILING:
                 raise BatchError(
                     f"The JSON schema of the stream stored in table '{spec.table}' is {len(entry) // 1024} KiB; with "
                     "it, an import request could exceed Convex's 20 MiB limit. Deselect unneeded fields of this stream."
@@ -113,37 +121,37 @@ class Batcher:
 
     @property
     def buffered_bytes(self) -> int:
-        """Message bytes held in open buffers."""
+        """Encoded record bytes held in open buffers."""
         return self._buffered_bytes
 
     def buffered_count(self, table: str) -> int:
         """Records of `table` waiting in its open buffer."""
-        return len(self._buffers[table].messages)
+        return len(self._buffers[table].records)
 
     def buffered_tables(self) -> list[str]:
         """Tables with at least one buffered record."""
-        return [table for table, buffer in self._buffers.items() if buffer.messages]
+        return [table for table, buffer in self._buffers.items() if buffer.records]
 
     def opened_before(self, moment: float) -> list[str]:
         """Tables whose oldest buffered record arrived before `moment` (clock time)."""
-        return [table for table, buffer in self._buffers.items() if buffer.messages and buffer.opened_at < moment]
+        return [table for table, buffer in self._buffers.items() if buffer.records and buffer.opened_at < moment]
 
-    def add(self, table: str, message: bytes) -> list[ImportRequest]:
-        """Buffer one encoded message; returns the requests this closed (usually none)."""
+    def add(self, table: str, record: bytes) -> list[ImportRequest]:
+        """Buffer one encoded record (kept whole); returns the requests this closed (usually none)."""
         buffer = self._buffers[table]
         closed = []
-        if buffer.messages and buffer.body_bytes_with(len(message)) > self._max_batch_bytes:
+        if buffer.records and buffer.body_bytes_with(len(record)) > self._max_batch_bytes:
             closed.append(self._close([buffer]))
-        if not buffer.messages:
+        if not buffer.records:
             buffer.opened_at = self._clock()
-            added = len(message)
+            added = len(record)
         else:
-            added = len(message) + 1
-        buffer.messages.append(message)
-        buffer.message_bytes += added
+            added = len(record) + 1
+        buffer.records.append(record)
+        buffer.record_bytes += added
         self._buffered_bytes += added
         if self._buffered_bytes > self._max_buffered_bytes:
-            biggest = max(self._buffers.values(), key=lambda candidate: candidate.message_bytes)
+            biggest = max(self._buffers.values(), key=lambda candidate: candidate.record_bytes)
             closed.append(self._close([biggest]))
         return closed
 
@@ -154,13 +162,13 @@ class Batcher:
         group_bytes = _ENVELOPE_BYTES
         for table in tables:
             buffer = self._buffers[table]
-            if not buffer.messages:
+            if not buffer.records:
                 continue
-            size = len(buffer.entry) + buffer.message_bytes
+            size = len(buffer.entry) + buffer.record_bytes
             if group and group_bytes + size + 2 > self._max_batch_bytes:
                 requests.append(self._close(group))
                 group, group_bytes = [], _ENVELOPE_BYTES
-            # +2: the commas joining this table's entry and first message to the previous table's.
+            # +2: the commas joining this table's entry and first record to the previous table's.
             group_bytes += size + (2 if group else 0)
             group.append(buffer)
         if group:
@@ -170,14 +178,14 @@ class Batcher:
     def _close(self, buffers: list[_Buffer]) -> ImportRequest:
         entries = b",".join(buffer.entry for buffer in buffers)
         if len(buffers) == 1:
-            messages = b",".join(buffers[0].messages)
+            messages = b",".join(buffers[0].records)
         else:
-            messages = b",".join(message for buffer in buffers for message in buffer.messages)
+            messages = b",".join(record for buffer in buffers for record in buffer.records)
         body = b"".join((_OPEN, entries, _MIDDLE, messages, _CLOSE))
-        counts = {buffer.spec.table: len(buffer.messages) for buffer in buffers}
+        counts = {buffer.spec.table: len(buffer.records) for buffer in buffers}
         idempotent = all(buffer.spec.idempotent for buffer in buffers)
         for buffer in buffers:
-            self._buffered_bytes -= buffer.message_bytes
-            buffer.messages = []
-            buffer.message_bytes = 0
+            self._buffered_bytes -= buffer.record_bytes
+            buffer.records = []
+            buffer.record_bytes = 0
         return ImportRequest(body=body, counts=counts, idempotent=idempotent)

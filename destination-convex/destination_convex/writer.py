@@ -11,8 +11,10 @@ every input batch, timer tick or request completion it:
 3. emits the STATE messages whose records are all acknowledged, in arrival order.
 A request that fails for good raises at step 1, so no state is emitted after a failure.
 
-Deletes: a record whose `_ab_cdc_deleted_at` is set is sent as is. In dedup mode Convex
-deletes the stored document with that primary key; in append and overwrite modes Convex
+Deletes: in dedup mode a record whose `_ab_cdc_deleted_at` is set is encoded as an upsert
+followed by the delete (`records`), one unit that travels in one request, so the key ends up
+absent whether or not Convex held it, and a replay is harmless; it counts as one record in
+checkpoints and `destinationStats`. In append and overwrite modes it is sent as is and Convex
 inserts it like any record (Convex drops the `_ab_cdc_*` fields on import, so the row does not
 say it was a deletion).
 """

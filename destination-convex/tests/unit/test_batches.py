@@ -131,3 +131,45 @@ def test_property_bounds_order_and_completeness(limit: int, sizes: list[tuple[st
         assert seen[table] == [i for i, (t, _) in enumerate(sizes) if t == table]
     assert sum(r.record_count for r in requests) == len(sizes)
     assert list(itertools.chain(*seen.values())).__len__() == len(sizes)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.integers(min_value=300, max_value=4000),
+    records=st.lists(st.tuples(st.booleans(), st.integers(0, 300)), max_size=120),
+    take_every=st.integers(min_value=1, max_value=40),
+)
+def test_property_a_dedup_delete_is_never_split_and_counts_once(
+    limit: int, records: list[tuple[bool, int]], take_every: int
+) -> None:
+    """Upsert+delete units from the real encoder: both halves in one request, adjacent and in
+    order; `counts` counts records (not messages); requests within the limit."""
+    from destination_convex.plan import StreamPlan, WriteMode
+    from destination_convex.records import RecordEncoder
+
+    plan = StreamPlan(namespace=None, name="users", table="users", mode=WriteMode.DEDUP,
+                      primary_key=(("source_id",),), json_schema={}, truncate=False, generation_id=None, renames=())
+    encoder = RecordEncoder(plan)
+    batcher = Batcher(SPECS, max_batch_bytes=limit, max_buffered_bytes=limit * 2)
+    requests = []
+    for index, (deleted, size) in enumerate(records):
+        data = {"_id": f"u{index}", "i": index, "pad": "x" * size, "_ab_cdc_deleted_at": "t" if deleted else None}
+        requests += batcher.add("users", encoder.encode({"data": data}))
+        if index % take_every == 0:
+            requests += batcher.take(["users"])
+    requests += batcher.take(["users"])
+    sent = []
+    for request in requests:
+        body = orjson.loads(request.body)
+        units = []
+        for m in body["messages"]:
+            if units and units[-1][0] == m["data"]["i"]:
+                units[-1].append(m["data"]["_ab_cdc_deleted_at"])  # the delete half right after its upsert
+            else:
+                units.append([m["data"]["i"], m["data"]["_ab_cdc_deleted_at"]])
+        assert request.counts == {"users": len(units)}
+        if len(units) > 1:
+            assert len(request.body) <= limit
+        sent += units
+    expected = [[i, None, "t"] if deleted else [i, None] for i, (deleted, _) in enumerate(records)]
+    assert sent == expected

@@ -173,3 +173,32 @@ def test_the_cdk_write_interface_keeps_null_fields() -> None:
 
     message = AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(stream="t", data={"a": None}, emitted_at=1))
     assert _as_dict(message)["record"]["data"] == {"a": None}
+
+
+@pytest.mark.timeout(30)
+def test_dedup_deletes_count_once_and_travel_with_their_upsert() -> None:
+    """Each delete is two import messages, in one request; states wait for both and count the
+    record once in destinationStats."""
+    client = FakeClient(delay=0.002)
+    messages = []
+    for n in range(10):
+        for i in range(n * 6, n * 6 + 6):
+            data = {"_id": f"a{i}", "i": i, "_ab_cdc_deleted_at": "2024" if i % 3 == 0 else None}
+            messages.append({"type": "RECORD", "record": {"stream": "a", "data": data, "emitted_at": 1}})
+        messages.append(state("a", n))
+    emitted = run(client, [plan("a", WriteMode.DEDUP)], messages, max_batch_bytes=300)
+    assert [m["state"]["destinationStats"] for m, _ in emitted] == [{"recordCount": 6.0}] * 10
+    position: dict[int, set[int]] = {}
+    sent = []
+    for index, body in enumerate(client.bodies):
+        for m in body["messages"]:
+            position.setdefault(m["data"]["i"], set()).add(index)
+            sent.append((m["data"]["i"], m["data"]["_ab_cdc_deleted_at"]))
+    assert all(len(requests) == 1 for requests in position.values()), "an upsert and its delete share a request"
+    expected = []
+    for i in range(60):
+        expected += [(i, None), (i, "2024")] if i % 3 == 0 else [(i, None)]
+    assert sent == expected
+    for message, returned in emitted:
+        n = message["state"]["stream"]["stream_state"]["n"]
+        assert {index for i in range((n + 1) * 6) for index in position[i]} <= set(returned)
