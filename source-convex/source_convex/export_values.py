@@ -16,12 +16,19 @@ Two ways to unwrap, both exact:
   is exact on JSON text: Convex forbids field names that start with `$`, so an object whose
   first key is `"$bytes"` / `"$float"` is always a wrapper, and the pattern `{"$bytes":`
   cannot occur inside a string, where quotes are escaped. It costs ~0.3 ms per page.
-- `convert_page` walks parsed values, for whatever the rewrite did not recognise (a backend
-  that writes the JSON differently, say): it runs only when a page still holds a marker.
+- `convert_value` / `convert_page` walk parsed values, for whatever the rewrite did not
+  recognise (a backend that writes the JSON differently, say): they run only when a page
+  still holds a marker.
+
+The rewrite's pattern only matches a wrapper whose value decodes (base64 for `$bytes`, base64
+of exactly 8 bytes for `$float`), so it never fails; anything else is left to the walk, which
+checks the value and raises `BadWrapperError` for one that does not decode (the page reader
+turns it into a clear error naming the table).
 """
 
 from __future__ import annotations
 
+import binascii
 import math
 import re
 import struct
@@ -35,7 +42,16 @@ FLOAT_KEY: Final = "$float"
 _MARKERS: Final = (b'"$bytes"', b'"$float"')
 
 
-_WRAPPER: Final = re.compile(rb'\{\s*"\$(bytes|float)"\s*:\s*"([A-Za-z0-9+/=]*)"\s*\}')
+#: Padded (or unpadded) standard base64, and base64 of 8 bytes (11 characters and one `=`).
+_BASE64: Final = rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?"
+_EIGHT_BYTES: Final = rb"[A-Za-z0-9+/]{11}="
+_WRAPPER: Final = re.compile(
+    rb'\{\s*"\$(?:bytes"\s*:\s*"(' + _BASE64 + rb')"|float"\s*:\s*"(' + _EIGHT_BYTES + rb')")\s*\}'
+)
+
+
+class BadWrapperError(ValueError):
+    """A `$bytes` / `$float` wrapper whose value does not decode."""
 
 
 def has_markers(raw: bytes) -> bool:
@@ -44,9 +60,13 @@ def has_markers(raw: bytes) -> bool:
 
 
 def _unwrapped_text(match: "re.Match[bytes]") -> bytes:
-    if match.group(1) == b"bytes":
-        return b'"' + match.group(2) + b'"'
-    return orjson.dumps(special_float(match.group(2).decode("ascii")))
+    encoded_bytes = match.group(1)
+    if encoded_bytes is not None:
+        return b'"' + encoded_bytes + b'"'
+    try:
+        return orjson.dumps(special_float(match.group(2).decode("ascii")))
+    except BadWrapperError:  # cannot happen for what the pattern matches; the walk would report it
+        return match.group(0)
 
 
 def rewrite_wrappers(body: bytes) -> bytes:
@@ -61,13 +81,18 @@ def page_needs_conversion(values: list[dict[str, Any]]) -> bool:
     return has_markers(orjson.dumps(values))
 
 
-def special_float(encoded: str) -> float | str:
+def special_float(encoded: Any) -> float | str:
     """The value of a `$float` wrapper: "NaN" / "Infinity" / "-Infinity", else the number.
 
     Convex wraps only the floats JSON cannot hold; a finite float in a wrapper (an older
     backend wrapping -0.0, say) is returned as the number.
     """
-    number: float = struct.unpack("<d", b64decode(encoded, validate=True))[0]
+    try:
+        number: float = struct.unpack("<d", b64decode(encoded, validate=True))[0]
+    except (binascii.Error, struct.error, TypeError, ValueError):
+        raise BadWrapperError(
+            f"a {FLOAT_KEY} value that is not the base64 of 8 bytes (got {_describe(encoded)})"
+        ) from None
     if math.isnan(number):
         return "NaN"
     if math.isinf(number):
@@ -75,10 +100,28 @@ def special_float(encoded: str) -> float | str:
     return number
 
 
+def special_bytes(encoded: Any) -> str:
+    """The value of a `$bytes` wrapper (its base64 text, emitted as is), once checked to decode."""
+    try:
+        if type(encoded) is not str:
+            raise TypeError
+        b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise BadWrapperError(f"a {BYTES_KEY} value that is not base64 (got {_describe(encoded)})") from None
+    return encoded
+
+
+def _describe(value: Any) -> str:
+    """What a bad wrapper held, without quoting the deployment's data: its type and size."""
+    if isinstance(value, str):
+        return f"a string of {len(value)} characters"
+    return "null" if value is None else type(value).__name__
+
+
 def _unwrap(wrapper: dict[str, Any]) -> Any:
     """The value of a one-key object if it is a wrapper, else the object itself."""
     if BYTES_KEY in wrapper:
-        return wrapper[BYTES_KEY]
+        return special_bytes(wrapper[BYTES_KEY])
     if FLOAT_KEY in wrapper:
         return special_float(wrapper[FLOAT_KEY])
     return wrapper

@@ -5,7 +5,9 @@ they share: the export format. `export_json` is tried first (int64 arrives as a 
 integer; bytes and special floats are unwrapped in the raw body, see export_values). A backend that answers `400 BadFormat` only knows the clean
 `json` format; the reader then switches for the rest of the sync, logs it once, and turns
 int64 strings into integers with converters compiled from each table's schema (see
-clean_json). Either way, callers get documents ready for CDC fields and emission.
+clean_json). Either way, callers get documents ready for CDC fields and emission: each
+row's system fields are checked here, once (see rows), and a wrapper that does not decode
+ends the read with an error naming its table.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any, Callable, Final, Mapping, Optional, TypeVar
 from convex_shared import ConvexClient, ConvexRequestError, DeltaPage, SnapshotPage
 
 from .clean_json import Converter, compile_converter
-from .export_values import convert_page, has_markers, rewrite_wrappers
+from .export_values import BadWrapperError, convert_value, has_markers, page_needs_conversion, rewrite_wrappers
+from .rows import bad_row, check_rows
 from .tables import TableRef
 
 EXPORT_JSON: Final = "export_json"
@@ -77,12 +80,17 @@ class PageReader:
         return call(self.fmt)
 
     def _convert(self, values: list[dict[str, Any]], table: Optional[TableRef], leftover: bool) -> None:
+        check_rows(values, table)
         if self.fmt == EXPORT_JSON:
-            if leftover:
-                convert_page(values)
+            if leftover and page_needs_conversion(values):
+                for document in values:
+                    try:
+                        convert_value(document)
+                    except BadWrapperError as err:
+                        raise bad_row(document, table, f"holding {err}") from None
             return
         for document in values:
-            ref = table or TableRef(document.get("_component", ""), document.get("_table", ""))
+            ref = table or TableRef(document.get("_component", ""), document["_table"])
             converter = self._converter(ref)
             if converter is not None:
                 converter(document)

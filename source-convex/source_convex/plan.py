@@ -4,7 +4,8 @@ Each configured stream becomes a `StreamRun`: its table, whether it is increment
 its current state (which then only changes through the pure functions of `state`).
 
 - Incremental streams continue from their saved state: a new snapshot, the rest of an
-  interrupted one, or the change log after their position.
+  interrupted one, or the change log after their position. A run that starts a new
+  snapshot has no state (None) until the read pins its timestamp.
 - Full-refresh streams are resumable full refresh, as the CDK defines it: an interrupted
   snapshot (saved by an earlier attempt of the same job) continues; anything else, a
   finished snapshot included, starts a new one. The platform clears their state between
@@ -83,6 +84,10 @@ def _run(configured: ConfiguredAirbyteStream, table: TableRef, raw: Mapping[str,
         state = load_state(raw)
     except StateError as err:
         raise StateError(f"The saved state of stream {table} cannot be read: {err}.") from None
-    if not incremental and phase_of(state) is not Phase.SNAPSHOT:
+    phase = phase_of(state)
+    if phase is Phase.NEW or (not incremental and phase is not Phase.SNAPSHOT):
+        # Nothing to continue (a blob without a timestamp, whatever cursor it holds, starts over;
+        # reading after its cursor at a new timestamp would skip documents): the run starts a new
+        # snapshot, and its state is None until that snapshot's timestamp is pinned.
         state = None
     return StreamRun(table=table, incremental=incremental, state=state, saved=state)

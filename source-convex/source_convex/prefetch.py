@@ -93,6 +93,7 @@ def lookahead(
     """
     key = first_key
     page = first_page if first_page is not None else fetch(first_key)
+    first_page = None  # this frame lives as long as the read: do not pin the first page's documents
     while True:
         following = next_key(key, page)
         pending = _shared_worker().submit(fetch, following) if following is not None else None

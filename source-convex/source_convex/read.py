@@ -8,9 +8,10 @@ stream-status TRACE messages itself. Order of a sync:
    does not have are INCOMPLETE.
 2. Saved change-log positions are checked (`expiry`): expired ones end the sync with a
    config_error naming them, or, when the config says so, are read again in step 3.
-3. Snapshots (`snapshot`), table by table in catalog order, all new ones at one pinned
-   timestamp; each table's state goes out when it is done. Full-refresh streams are
-   COMPLETE here.
+3. Snapshots (`snapshot`): first the snapshot timestamp is pinned and the started state of
+   every stream that starts a new snapshot goes out, before any record; then table by
+   table in catalog order, all new ones at the pinned timestamp; each table's state goes
+   out when it is done. Full-refresh streams are COMPLETE here.
 4. One change-log walk (`deltas`) for every incremental stream.
 5. Final states and COMPLETE; then a config_error if the catalog named missing streams.
 
@@ -148,6 +149,8 @@ class ReadOrchestrator:
             yield from self._close(table, _INCOMPLETE)
 
         first_page = self._handle_expired_positions()
+        self._doing = "Starting the snapshots of the new streams"
+        yield from self._snapshots.start_new(run for run in self._runs if run.phase is Phase.NEW)
         for run in self._runs:
             if run.phase is not Phase.DELTAS:
                 yield from self._snapshot(run)

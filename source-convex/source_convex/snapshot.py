@@ -1,20 +1,37 @@
 """The snapshot phase: tables read page by page at ONE pinned snapshot timestamp.
 
-New snapshots of a sync all read at the same `snapshot` timestamp (taken from the first
-page any of them reads), so the tables are consistent with each other and every stream's
-change-log position starts at the same instant. An interrupted snapshot continues at its
-own saved timestamp and cursor. State follows every page and goes out on the checkpoint
-cadence; after a table the caller checkpoints it.
+New snapshots of a sync all read at the same `snapshot` timestamp, so the tables are
+consistent with each other and every stream's change-log position starts at the same
+instant. An interrupted snapshot continues at its own saved timestamp and cursor. State
+follows every page and goes out on the checkpoint cadence; after a table the caller
+checkpoints it.
+
+A stream's started state (`snapshot_started`: this timestamp, nothing read yet) goes out
+BEFORE any of its records. Otherwise a sync that dies inside the stream's first pages leaves
+records in the destination and no state: the next sync would take a NEW snapshot and walk
+the change log from there, so a document deleted in between (already delivered, absent from
+the new snapshot) would never be reported as deleted. With the started state saved, the
+next sync continues the same snapshot and walks the change log from its timestamp, which
+holds the delete. `start_new` therefore pins the timestamp with the first page of the first
+new snapshot, before anything else is read, and emits the started state of every stream that
+starts a new snapshot, so they are confirmed before a record of the sync reaches the
+destination. A snapshot restarted later in the sync (see below) emits its new started state
+before its first record too.
 
 A resumed snapshot that Convex refuses as `SnapshotTooOld` (it keeps snapshots for 5
 days) restarts that table from scratch, at the pinned timestamp or a new one, with a
-warning: rows already sent are sent again, none are lost, since the stream's position then
-starts at the newer snapshot. This happens at most once per table per sync.
+warning: every document is sent again, but documents deleted between the two snapshots are
+not reported as deletes (the stream's position starts at the newer snapshot). This happens
+at most once per table per sync.
+
+A page that does not move forward (the cursor it was asked for, a cursor the table already
+returned, documents of the page before) ends the read with an error instead of emitting the
+same documents again, or reading the same pages forever.
 """
 
 from __future__ import annotations
 
-from typing import Generator, Iterator, Optional
+from typing import Generator, Iterable, Iterator, Optional
 
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPage
@@ -24,8 +41,64 @@ from .context import ReadContext
 from .plan import StreamRun
 from .prefetch import lookahead
 from .state import snapshot_finished, snapshot_page_read, snapshot_started
+from .tables import TableRef
 
 Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
+
+_REPORT = "This is a bug in the deployment or the connector: please report it with this message."
+
+
+class SnapshotProgress:
+    """Where the next page of one table's snapshot starts, refusing pages that do not move on.
+
+    Convex's snapshot cursor is opaque, but it always moves forward, and each document of the
+    table is in exactly one page. So a page that says "more to come" with the cursor it was
+    asked for, or with any cursor this table already returned (a cycle), would be read again
+    and again, its records emitted each time; and a page holding a document of the page
+    before it means the cursor went back (checked against the previous page only: a set of at
+    most 1024 ids, so memory stays flat). A page must also be at the timestamp it was asked
+    for (a new snapshot's first page may pick any).
+    """
+
+    def __init__(self, table: TableRef, start: Key) -> None:
+        self._table = table
+        self._seen: set[str] = set() if start[1] is None else {start[1]}
+        self._previous_ids: set[str] = set()
+
+    def check_timestamp(self, asked: Optional[int], page: SnapshotPage) -> None:
+        """Refuse a page read at another timestamp than `asked` (any valid one when None)."""
+        if asked is not None and page.snapshot != asked:
+            raise self._error(f"was answered at snapshot timestamp {page.snapshot}, not at {asked} as asked")
+        if page.snapshot < 0:
+            raise self._error(f"was answered at a negative snapshot timestamp ({page.snapshot})")
+
+    def next_key(self, key: Key, page: SnapshotPage) -> Optional[Key]:
+        """The key of the page after `page` (read at `key`), or None after the last page."""
+        self.check_timestamp(key[0], page)
+        cursor = page.cursor
+        if page.has_more:
+            if cursor is None:
+                raise self._error("did not advance (Convex said there is more but sent no cursor)")
+            if cursor == key[1]:
+                raise self._error("did not advance (Convex said there is more but sent back the cursor it was asked for)")
+            if cursor in self._seen:
+                raise self._error("went in a circle (Convex sent a cursor it had already sent for this table)")
+        ids = {row["_id"] for row in page.values}  # a str in every row (checked when the page was read)
+        if not self._previous_ids.isdisjoint(ids):
+            raise self._error("went back (a page repeated documents of the page before it)")
+        self._previous_ids = ids
+        if not page.has_more or cursor is None:
+            return None
+        self._seen.add(cursor)
+        return (page.snapshot, cursor)
+
+    def _error(self, what: str) -> ConvexBadResponseError:
+        return ConvexBadResponseError(
+            f"The snapshot of table {self._table} {what}. Convex never answers so; the read stops here rather "
+            f"than emit pages twice or from two different moments. {_REPORT}",
+            reason=f"snapshot of table {self._table} {what}",
+            transient=False,
+        )
 
 
 class SnapshotPhase:
@@ -34,10 +107,29 @@ class SnapshotPhase:
     def __init__(self, context: ReadContext) -> None:
         self._ctx = context
         self.pinned: Optional[int] = None
+        self._started: set[TableRef] = set()  # streams whose snapshot this sync started
+        self._first_page: Optional[tuple[TableRef, SnapshotPage]] = None  # read by start_new, not yet emitted
+
+    def start_new(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
+        """Pin the sync's snapshot timestamp and emit the started state of every run that
+        starts a new snapshot, before any record. The page read to learn the timestamp is
+        kept and becomes the first page of that table's snapshot."""
+        new = [run for run in runs if run.state is None]
+        if not new:
+            return
+        first = new[0].table
+        page = self._ctx.reader.snapshot_page(first, None, None)
+        SnapshotProgress(first, (None, None)).check_timestamp(None, page)  # it becomes every new stream's state
+        self.pinned = page.snapshot
+        self._first_page = (first, page)
+        for run in new:
+            run.state = snapshot_started(page.snapshot)
+            self._started.add(run.table)
+        yield from self._ctx.checkpoint(new)
 
     def read(self, run: StreamRun) -> Iterator[AirbyteMessage]:
         """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows."""
-        if run.state is not None:
+        if run.state is not None and run.table not in self._started:
             self._ctx.logger.info("Continuing the interrupted snapshot of %s.", run.table)
         while True:
             state = run.state
@@ -50,13 +142,21 @@ class SnapshotPhase:
                     raise
                 self._ctx.logger.warning(
                     "The snapshot of %s cannot continue: Convex no longer serves its snapshot (SnapshotTooOld). "
-                    "Reading the table again from the start at a newer snapshot; rows already sent are sent "
-                    "again, none are lost.", run.table)
+                    "Reading the table again from the start at a newer snapshot; every document is sent again, "
+                    "but documents deleted between the two snapshots are not reported as deletes.", run.table)
                 run.snapshot_restarted = True
                 if self.pinned == start[0]:
                     self.pinned = None
                 run.state = None
         self._ctx.logger.info("Snapshot of %s done: %d records.", run.table, count)
+
+    def _held_page(self, table: TableRef, start: Key) -> Optional[SnapshotPage]:
+        """The page `start_new` read, if it is this table's page at `start` (handed out once)."""
+        if self._first_page is None or self._first_page[0] != table:
+            return None
+        page = self._first_page[1]
+        self._first_page = None
+        return page if start == (page.snapshot, None) else None
 
     def _pages(self, run: StreamRun, start: Key) -> Generator[AirbyteMessage, None, int]:
         """Emit the table's snapshot from `start`; returns the record count."""
@@ -67,22 +167,16 @@ class SnapshotPhase:
         def fetch(key: Key) -> SnapshotPage:
             return ctx.reader.snapshot_page(table, key[0], key[1])
 
-        def next_key(key: Key, page: SnapshotPage) -> Optional[Key]:
-            if not page.has_more:
-                return None
-            if page.cursor is None or (page.cursor == key[1] and not page.values):
-                raise ConvexBadResponseError(
-                    f"The snapshot of table {table} did not advance (Convex returned the same cursor with no "
-                    "rows). This is a bug in the deployment or the connector: please report it with this message."
-                )
-            return (page.snapshot, page.cursor)
-
         count = 0
-        for page in lookahead(fetch, start, next_key):
+        pages = lookahead(fetch, start, SnapshotProgress(table, start).next_key, self._held_page(table, start))
+        for page in pages:
             if run.state is None:
+                # A snapshot started here (a restart): its state goes out before its records.
                 if self.pinned is None:
                     self.pinned = page.snapshot
                 run.state = snapshot_started(page.snapshot)
+                self._started.add(table)
+                yield from ctx.checkpoint([run])
             if page.values:
                 yield from messages.records(table, page.values)
                 count += len(page.values)

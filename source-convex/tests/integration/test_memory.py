@@ -43,11 +43,19 @@ def _peak_rss_kib(dep: LocalDeployment, tmp_path: Path) -> tuple[int, int]:
     return records, peak
 
 
+def _lowest_peak_rss_kib(dep: LocalDeployment, tmp_path: Path) -> tuple[int, int]:
+    """The lower peak of two runs: allocator noise on a busy machine only ever adds to a peak
+    (single runs of the same read differ by up to ~2 MiB), while holding pages adds every time."""
+    (records, first), (again, second) = _peak_rss_kib(dep, tmp_path), _peak_rss_kib(dep, tmp_path)
+    assert records == again
+    return records, min(first, second)
+
+
 def test_peak_memory_does_not_grow_with_the_table(convex_server: LocalDeployment, tmp_path: Path) -> None:
     convex_server.generate("big", 3_000, seed=1)
-    small_records, small_peak = _peak_rss_kib(convex_server, tmp_path)
+    small_records, small_peak = _lowest_peak_rss_kib(convex_server, tmp_path)
     convex_server.generate("big", 9_000, seed=2)
-    large_records, large_peak = _peak_rss_kib(convex_server, tmp_path)
+    large_records, large_peak = _lowest_peak_rss_kib(convex_server, tmp_path)
     assert (small_records, large_records) == (3_000, 12_000)
     # 9,000 more documents are ~4 MB of JSON and several times that as Python objects if held;
     # streamed, the peak moves by little more than noise.

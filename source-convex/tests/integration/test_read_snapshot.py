@@ -41,10 +41,15 @@ def test_multi_table_snapshot_with_page_boundaries(convex_server: LocalDeploymen
     snapshots = [e.params.get("snapshot") for e in convex_server.request_log if e.name == "list_snapshot"]
     assert snapshots[0] is None and len(set(snapshots[1:])) == 1
     pinned = int(snapshots[1])
-    snapshot_done = {}
+    started, snapshot_done = {}, {}
     for message in out.state_messages:
         blob = dict(message.state.stream.stream_state.__dict__)
-        snapshot_done.setdefault(message.state.stream.stream_descriptor.name, blob)
+        started.setdefault(message.state.stream.stream_descriptor.name, blob)
+        if not blob["snapshot_has_more"]:
+            snapshot_done.setdefault(message.state.stream.stream_descriptor.name, blob)
+    # Each stream's first state is its snapshot started at the pinned timestamp (before its records).
+    assert started == {table: {"snapshot_cursor": None, "snapshot_has_more": True, "delta_cursor": pinned}
+                       for table in seeded}
     assert snapshot_done == {table: {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": pinned}
                              for table in seeded}
     finals = state_blobs(out)

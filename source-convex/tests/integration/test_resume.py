@@ -31,11 +31,13 @@ def _state(name: str, blob: dict) -> AirbyteStateMessage:
 
 
 def _until_first_mid_table_state(out) -> tuple[list, list]:
-    """Messages up to and including the first state saved in the middle of a table."""
+    """Messages up to and including the first state saved in the middle of a table (after a
+    page of it; the started states that precede every record do not count)."""
     kept = []
     for message in out.get_message_iterator():
         kept.append(message)
-        if message.type == Type.STATE and message.state.stream.stream_state.snapshot_has_more:
+        blob = message.state.stream.stream_state if message.type == Type.STATE else None
+        if blob is not None and blob.snapshot_has_more and blob.snapshot_cursor is not None:
             return kept, last_states(kept)
     raise AssertionError("no mid-table state")
 
@@ -109,3 +111,18 @@ def test_incumbent_delta_state_walks_the_change_log(convex_server: LocalDeployme
                                                         "delta_cursor": position})])
     assert [r["_id"] for r in records(out)[(None, "users")]] == [new_id]
     assert not [e for e in convex_server.request_log if e.name == "list_snapshot"]
+
+
+@pytest.mark.parametrize("cursor", [None, "a-cursor-of-an-unknown-snapshot"])
+def test_a_saved_snapshot_state_without_its_timestamp_starts_over(convex_server: LocalDeployment,
+                                                                   cursor: str | None) -> None:
+    """A blob with no timestamp has no position worth keeping: the stream reads a new snapshot whole
+    (a cursor without its snapshot means nothing), instead of failing at the table's end."""
+    expected = sorted(convex_server.generate("users", 7, seed=3))
+    config = config_for(convex_server)
+    catalog = configured(discover(convex_server, config), SyncMode.incremental)
+    out = read(config, catalog, state=[_state("users", {"snapshot_cursor": cursor, "snapshot_has_more": True,
+                                                        "delta_cursor": None})])
+    assert ids(records(out)[(None, "users")]) == expected
+    blob = state_blobs(out)[(None, "users")]
+    assert blob["snapshot_has_more"] is False and blob["delta_cursor"] is not None

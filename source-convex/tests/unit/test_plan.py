@@ -45,3 +45,11 @@ def test_damaged_state_names_the_stream() -> None:
     catalog = _catalog(("users", None, SyncMode.incremental))
     with pytest.raises(StateError, match="users"):
         plan_read(catalog, lambda n, ns: {"snapshot_has_more": "no", "delta_cursor": 1}, lambda t: True)
+
+
+def test_a_blob_without_a_timestamp_plans_a_new_snapshot_with_no_state() -> None:
+    # Its cursor belongs to a snapshot nobody knows: continuing after it at a new timestamp would skip rows.
+    blob = {"snapshot_cursor": "c", "snapshot_has_more": True, "delta_cursor": None}
+    plan = plan_read(_catalog(("users", None, SyncMode.incremental)), lambda n, ns: blob, lambda t: True)
+    (run,) = plan.runs
+    assert run.phase is Phase.NEW and run.state is None and run.saved is None
