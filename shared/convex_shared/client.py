@@ -16,6 +16,7 @@ from .config import ConnectionSettings
 from .pages import (
     DeltaPage,
     SnapshotPage,
+    bad_shape,
     parse_delta_page,
     parse_empty,
     parse_indexes_ready,
@@ -51,11 +52,17 @@ def _keep(values: list[dict[str, Any]], table_name: str | None, component: str |
     return every table's rows, so the filter must not be left to the server."""
     if table_name is None and component is None:
         return values
-    return [
-        value for value in values
-        if (table_name is None or value.get("_table") == table_name)
-        and (component is None or value.get("_component", "") == component)
-    ]
+    kept = []
+    for value in values:
+        table = value.get("_table")
+        if not isinstance(table, str):
+            # A row that names no table cannot be routed: dropping it would lose it silently.
+            raise bad_shape(f"a row has no valid '_table' (got {type(table).__name__})")
+        if (table_name is None or table == table_name) and (
+            component is None or value.get("_component", "") == component
+        ):
+            kept.append(value)
+    return kept if len(kept) != len(values) else values
 
 
 def _filtered(parse: Callable[[bytes], Any], body_filter: BodyFilter | None) -> Callable[[bytes], Any]:
@@ -116,20 +123,27 @@ class ConvexClient:
         if cursor is not None:
             params["cursor"] = cursor
         _selection(params, table_name, component)
-        page = self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse_snapshot_page, body_filter),
-                                    params=params)
-        kept = _keep(page.values, table_name, component)
-        return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
+
+        def parse(body: bytes) -> SnapshotPage:
+            page = parse_snapshot_page(body)
+            kept = _keep(page.values, table_name, component)
+            return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
+
+        # Filtering inside the parser: a malformed row is then a bad response like any other (retried).
+        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params)
 
     def document_deltas(self, cursor: int, table_name: str | None = None, component: str | None = None,
                         fmt: str = "json", body_filter: BodyFilter | None = None) -> DeltaPage:
         """Changes after `cursor` (exclusive); save the returned cursor after every page, empty ones too."""
         params: dict[str, str] = {"cursor": str(cursor), "format": fmt}
         _selection(params, table_name, component)
-        page = self._transport.call("GET", f"{_EXPORT}/document_deltas", _filtered(parse_delta_page, body_filter),
-                                    params=params)
-        kept = _keep(page.values, table_name, component)
-        return page if kept is page.values else DeltaPage(kept, page.cursor, page.has_more)
+
+        def parse(body: bytes) -> DeltaPage:
+            page = parse_delta_page(body)
+            kept = _keep(page.values, table_name, component)
+            return page if kept is page.values else DeltaPage(kept, page.cursor, page.has_more)
+
+        return self._transport.call("GET", f"{_EXPORT}/document_deltas", _filtered(parse, body_filter), params=params)
 
     # -- streaming import -------------------------------------------------------------
 

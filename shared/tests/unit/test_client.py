@@ -307,3 +307,11 @@ def test_a_text_page_echoing_the_key_is_quoted_only_redacted(client: ConvexClien
         client.list_snapshot()
     assert secret_part not in str(caught.value) and secret_part not in caught.value.reason
     assert "debug: token=" in caught.value.reason  # the page is still quoted, minus the secret
+
+
+def test_a_row_without_a_table_is_refused_not_dropped(client: ConvexClient, requests_mock: rm.Mocker) -> None:
+    rows = [{"_table": "users", "_component": "", "_id": "a"}, {"_component": "", "_id": "b"}]
+    requests_mock.get(API + "/list_snapshot", json={**PAGE, "values": rows})
+    with pytest.raises(ConvexBadResponseError) as caught:
+        client.list_snapshot(table_name="users", component="")
+    assert "_table" in caught.value.reason
