@@ -36,6 +36,7 @@ class StreamRun:
     running: bool = False
     finished: bool = False
     snapshot_restarted: bool = False
+    deltas_from: Optional[int] = None  # set by a SnapshotTooOld restart: the older snapshot's timestamp
 
     @property
     def phase(self) -> Phase:

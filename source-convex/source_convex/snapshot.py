@@ -20,9 +20,10 @@ before its first record too.
 
 A resumed snapshot that Convex refuses as `SnapshotTooOld` (it keeps snapshots for 5
 days) restarts that table from scratch, at the pinned timestamp or a new one, with a
-warning: every document is sent again, but documents deleted between the two snapshots are
-not reported as deletes (the stream's position starts at the newer snapshot). This happens
-at most once per table per sync.
+warning: every document is sent again, and the stream's change-log position then starts at
+the OLDER snapshot's timestamp (state key `deltas_from`), so a document the older snapshot
+delivered and that was deleted before the newer one is still reported as deleted. This
+happens at most once per table per sync.
 
 A page that does not move forward (the cursor it was asked for, a cursor the table already
 returned, documents of the page before) ends the read with an error instead of emitting the
@@ -40,7 +41,7 @@ from . import messages
 from .context import ReadContext
 from .plan import StreamRun
 from .prefetch import lookahead
-from .state import snapshot_finished, snapshot_page_read, snapshot_started
+from .state import replaced_snapshot_start, snapshot_finished, snapshot_page_read, snapshot_started
 from .tables import TableRef
 
 Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
@@ -143,8 +144,10 @@ class SnapshotPhase:
                 self._ctx.logger.warning(
                     "The snapshot of %s cannot continue: Convex no longer serves its snapshot (SnapshotTooOld). "
                     "Reading the table again from the start at a newer snapshot; every document is sent again, "
-                    "but documents deleted between the two snapshots are not reported as deletes.", run.table)
+                    "then the change log is read from the older snapshot's time, so deletes in between are "
+                    "reported too.", run.table)
                 run.snapshot_restarted = True
+                run.deltas_from = replaced_snapshot_start(run.state)
                 if self.pinned == start[0]:
                     self.pinned = None
                 run.state = None
@@ -174,7 +177,7 @@ class SnapshotPhase:
                 # A snapshot started here (a restart): its state goes out before its records.
                 if self.pinned is None:
                     self.pinned = page.snapshot
-                run.state = snapshot_started(page.snapshot)
+                run.state = snapshot_started(page.snapshot, deltas_from=run.deltas_from)
                 self._started.add(table)
                 yield from ctx.checkpoint([run])
             if page.values:

@@ -10,6 +10,14 @@ connection upgrades without a reset and could even be rolled back:
   read at; once the snapshot is done, the change-log position (`document_deltas` cursor,
   ns) up to which every change has been emitted.
 
+One optional key of our own, ignored by the incumbent:
+
+- `deltas_from`: only during a snapshot that replaced an older one Convex no longer serves
+  (`SnapshotTooOld`): the older snapshot's timestamp. When the new snapshot finishes, the
+  change-log position starts there instead of at the new timestamp, so a document delivered
+  by the older, unfinished snapshot and deleted before the new one is still reported as
+  deleted (the walk replays the changes in between; a deduplicating destination ends equal).
+
 So `{snapshot_has_more: false, delta_cursor: P}` means "walk the change log after P", and
 `{snapshot_has_more: true, snapshot_cursor: C, delta_cursor: S}` means "continue the
 snapshot taken at S after C". The incumbent wrote the same meaning (it set `delta_cursor`
@@ -25,12 +33,16 @@ import enum
 from typing import Any, Mapping, Optional, TypedDict
 
 
-class StreamState(TypedDict):
-    """The saved state of one stream (see the module docstring for each key)."""
-
+class _IncumbentKeys(TypedDict):
     snapshot_cursor: Optional[str]
     snapshot_has_more: bool
     delta_cursor: Optional[int]
+
+
+class StreamState(_IncumbentKeys, total=False):
+    """The saved state of one stream (see the module docstring for each key)."""
+
+    deltas_from: int
 
 
 class Phase(enum.Enum):
@@ -73,7 +85,14 @@ def load_state(raw: Optional[Mapping[str, Any]]) -> Optional[StreamState]:
         delta_cursor = int(delta_cursor)
     if delta_cursor is not None and not (_is_int(delta_cursor) and delta_cursor >= 0):
         raise StateError(f"delta_cursor must be a non-negative integer or null, not {delta_cursor!r}")
-    return StreamState(snapshot_cursor=snapshot_cursor, snapshot_has_more=has_more, delta_cursor=delta_cursor)
+    state = StreamState(snapshot_cursor=snapshot_cursor, snapshot_has_more=has_more, delta_cursor=delta_cursor)
+    deltas_from = raw.get("deltas_from")
+    if deltas_from is not None:
+        if not (_is_int(deltas_from) and deltas_from >= 0):
+            raise StateError(f"deltas_from must be a non-negative integer, not {deltas_from!r}")
+        if has_more:  # meaningful only while the replacing snapshot runs
+            state["deltas_from"] = deltas_from
+    return state
 
 
 def phase_of(state: Optional[StreamState]) -> Phase:
@@ -87,21 +106,38 @@ def phase_of(state: Optional[StreamState]) -> Phase:
     return Phase.SNAPSHOT if state["snapshot_has_more"] else Phase.DELTAS
 
 
-def snapshot_started(snapshot_ts: int) -> StreamState:
-    """A snapshot of the whole table at `snapshot_ts`, nothing read yet."""
-    return StreamState(snapshot_cursor=None, snapshot_has_more=True, delta_cursor=snapshot_ts)
+def snapshot_started(snapshot_ts: int, deltas_from: Optional[int] = None) -> StreamState:
+    """A snapshot of the whole table at `snapshot_ts`, nothing read yet. `deltas_from`: the
+    timestamp of the older snapshot this one replaces, if any (see the module docstring)."""
+    state = StreamState(snapshot_cursor=None, snapshot_has_more=True, delta_cursor=snapshot_ts)
+    if deltas_from is not None and deltas_from < snapshot_ts:
+        state["deltas_from"] = deltas_from
+    return state
 
 
 def snapshot_page_read(state: StreamState, cursor: Optional[str]) -> StreamState:
     """A snapshot page was emitted; continue after `cursor` next time."""
-    return StreamState(snapshot_cursor=cursor, snapshot_has_more=True, delta_cursor=state["delta_cursor"])
+    new = StreamState(snapshot_cursor=cursor, snapshot_has_more=True, delta_cursor=state["delta_cursor"])
+    if "deltas_from" in state:
+        new["deltas_from"] = state["deltas_from"]
+    return new
 
 
 def snapshot_finished(state: StreamState) -> StreamState:
-    """The table's snapshot is complete; its changes start after the snapshot timestamp."""
+    """The table's snapshot is complete; its changes start after the snapshot timestamp (or
+    after the older snapshot's, for a snapshot that replaced one)."""
     if state["delta_cursor"] is None:
         raise StateError("a snapshot cannot finish without its timestamp")
-    return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=state["delta_cursor"])
+    start = min(state["delta_cursor"], state.get("deltas_from", state["delta_cursor"]))
+    return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=start)
+
+
+def replaced_snapshot_start(state: Optional[StreamState]) -> Optional[int]:
+    """Where the change log must start for a snapshot that replaces the one in `state`:
+    the earliest snapshot timestamp the stream has delivered documents of."""
+    if state is None or state["delta_cursor"] is None:
+        return None
+    return min(state["delta_cursor"], state.get("deltas_from", state["delta_cursor"]))
 
 
 def deltas_read(state: StreamState, cursor: int) -> StreamState:

@@ -77,6 +77,27 @@ def test_snapshot_too_old_on_resume_restarts_the_table(convex_server: LocalDeplo
     assert blob["snapshot_has_more"] is False and blob["delta_cursor"] > saved[0].stream.stream_state.delta_cursor
 
 
+def test_snapshot_too_old_restart_still_reports_deletes_of_documents_already_sent(
+    convex_server: LocalDeployment,
+) -> None:
+    convex_server.settings.snapshot_page_size = 5
+    convex_server.generate("a", 12, seed=1)
+    config = config_for(convex_server)
+    catalog = configured(discover(convex_server, config), SyncMode.incremental)
+    kept, saved = _until_first_mid_table_state(read(config, catalog, cadence=EVERY_PAGE))
+    delivered = [m.record.data["_id"] for m in kept if m.type == Type.RECORD]
+    with convex_server.transaction() as tx:  # gone before the newer snapshot is taken
+        tx.delete(delivered[0])
+    convex_server.clock.advance(6 * DAY)
+    resumed = read(config, catalog, state=saved)
+    assert "SnapshotTooOld" in log_text(resumed)
+    rows = records(resumed)[(None, "a")]
+    deletes = [r for r in rows if r["_deleted"]]
+    assert [r["_id"] for r in deletes] == [delivered[0]]
+    assert deletes[0]["_ab_cdc_deleted_at"] is not None
+    assert delivered[0] not in [r["_id"] for r in rows if not r["_deleted"]]  # not in the newer snapshot
+
+
 def test_incumbent_mid_snapshot_state_continues(convex_server: LocalDeployment) -> None:
     """The 0.4.x connector saved {snapshot_cursor, snapshot_has_more: true, delta_cursor: <snapshot>}."""
     convex_server.settings.snapshot_page_size = 10

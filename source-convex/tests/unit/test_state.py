@@ -79,3 +79,20 @@ def test_deltas_never_move_backwards_and_ignore_snapshotting_streams() -> None:
 def test_finishing_without_timestamp_is_a_bug() -> None:
     with pytest.raises(StateError):
         snapshot_finished({"snapshot_cursor": None, "snapshot_has_more": True, "delta_cursor": None})
+
+
+def test_a_replacing_snapshot_walks_the_change_log_from_the_older_snapshot() -> None:
+    from source_convex.state import replaced_snapshot_start
+
+    older = snapshot_page_read(snapshot_started(100), "c1")
+    assert replaced_snapshot_start(older) == 100
+    newer = snapshot_page_read(snapshot_started(500, deltas_from=replaced_snapshot_start(older)), "c9")
+    assert newer["deltas_from"] == 100 and newer["delta_cursor"] == 500
+    assert load_state(dict(newer)) == newer  # survives a checkpoint
+    assert snapshot_finished(newer) == {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 100}
+    # A second replacement keeps the earliest timestamp documents were delivered at.
+    assert replaced_snapshot_start(newer) == 100
+    # Without a replacement nothing changes, and the incumbent's three keys stay the only ones.
+    assert set(snapshot_started(500)) == {"snapshot_cursor", "snapshot_has_more", "delta_cursor"}
+    assert "deltas_from" not in load_state({"snapshot_cursor": None, "snapshot_has_more": False,
+                                            "delta_cursor": 7, "deltas_from": 3})
