@@ -16,7 +16,7 @@ from airbyte_cdk.test.standard_tests import DestinationTestSuiteBase
 from destination_convex import DestinationConvex
 
 
-@pytest.mark.usefixtures("destination_acceptance_configs")
+@pytest.mark.usefixtures("destination_acceptance_secrets")
 @pytest.mark.timeout(120)
 class TestDestinationConvexStandard(DestinationTestSuiteBase):
     """Standard tests for destination-convex (the connector root is found from this file: metadata.yaml)."""

@@ -20,7 +20,7 @@ from source_convex import SourceConvex
 # The catalog checks the CDK does not enforce yet (valid JSON schema, cursor and key fields in the
 # schema, Airbyte types) are enforced here: this source passes them all, and must keep doing so.
 @pytest.mark.filterwarnings("error::airbyte_cdk.test.standard_tests.DiscoveredCatalogWarning")
-@pytest.mark.usefixtures("source_acceptance_configs")
+@pytest.mark.usefixtures("source_acceptance_secrets")
 @pytest.mark.timeout(120)
 class TestSourceConvexStandard(SourceTestSuiteBase):
     """Standard tests for source-convex (the connector root is found from this file: metadata.yaml)."""
