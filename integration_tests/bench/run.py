@@ -80,13 +80,15 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.perf_counter() - started
     text = report.render(bench.runs, sizes, command, elapsed, machine, quick=args.quick)
+    pages = {page: report.render(bench.runs, sizes, command, elapsed, machine, quick=args.quick, side=side)
+             for side, page in report.DOC_PAGES.items()}
     print()
     print(text)
     full = set(only) == set(ALL) and not args.quick and not args.no_incumbent
     if args.no_write:
         pass
     elif full:
-        for written in report.write(text):
+        for written in report.write(text, pages):
             print(f"wrote {written.relative_to(c.REPO)}")
     else:
         print("(a partial or quick run: RESULTS.md and the docs pages were left as they are)")

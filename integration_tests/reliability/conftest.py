@@ -23,11 +23,14 @@ import pytest
 # The harness is a plain package next to the tests (pytest runs in importlib mode here).
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from reliability_harness.persistent import PersistentFaults  # noqa: E402
 from reliability_harness.results import REPO_ROOT, Results, render_text, section, write_results  # noqa: E402
 from reliability_harness.secrets_guard import GUARD, SecretLeak  # noqa: E402
 
 RESULTS_KEY = pytest.StashKey[Results]()
 STARTED_KEY = pytest.StashKey[float]()
+COMPLETE_KEY = pytest.StashKey[bool]()
+SUITE_DIR = Path(__file__).resolve().parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +59,7 @@ class Budget:
     destination_examples: int
 
 
-FAST = Budget(False, crash_seeds_dedup=1, crash_seeds_append=1, crash_kills_per_round=2, crash_rounds=2, parallel=2,
+FAST = Budget(False, crash_seeds_dedup=1, crash_seeds_append=1, crash_kills_per_round=1, crash_rounds=2, parallel=2,
               fault_seeds=1,
               response_examples=40, config_examples=40, destination_examples=25)
 SWEEP = Budget(True, crash_seeds_dedup=8, crash_seeds_append=3, crash_kills_per_round=3, crash_rounds=3, parallel=2,
@@ -95,6 +98,25 @@ def deployments(convex_server_factory: Callable[..., Any]) -> Callable[..., Any]
     return start
 
 
+PERSISTENT_TEST = "test_persistent_faults_end_in_a_clean_error"
+
+
+@pytest.fixture(scope="session")
+def persistent_faults(request: pytest.FixtureRequest) -> Iterator[PersistentFaults]:
+    """The persistent-fault runs (see reliability_harness.persistent), started once."""
+    jobs = PersistentFaults(_sweep(request.config))
+    jobs.start()
+    yield jobs
+    jobs.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_persistent_faults_early(request: pytest.FixtureRequest) -> None:
+    """Start them with the first test of the session when their test is going to run."""
+    if any(item.name == PERSISTENT_TEST for item in request.session.items):
+        request.getfixturevalue("persistent_faults")
+
+
 class _LeakScanner(logging.Handler):
     """Scans every log record of the test process (servers, in-process connector runs)."""
 
@@ -128,6 +150,16 @@ def scan_logs() -> Iterator[None]:
         raise SecretLeak("; ".join(scanner.leaks))
 
 
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember whether every test of this suite is going to run: only then may the table be
+    written to RESULTS.md and the docs (a partial run would publish a partial table)."""
+    ours = [item for item in items if SUITE_DIR in Path(str(item.path)).resolve().parents]
+    wanted = {path.name for path in SUITE_DIR.glob("test_*.py")}
+    collected = {Path(str(item.path)).name for item in ours}
+    filtered = bool(config.option.keyword or config.option.markexpr or getattr(config.option, "lf", False))
+    config.stash[COMPLETE_KEY] = not filtered and collected == wanted
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     rows = config.stash[RESULTS_KEY].rows if RESULTS_KEY in config.stash else []
     if not rows:
@@ -139,9 +171,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"secret scan: {GUARD.scanned} texts, no key found in any "
                                 "(a leak fails its test)")
     if sweep:
-        if exitstatus != 0:
-            terminalreporter.write_line("not written to RESULTS.md / docs: some tests failed")
+        if not config.stash.get(COMPLETE_KEY, False):
+            terminalreporter.write_line("not written to RESULTS.md / docs: only part of the suite ran")
             return
-        written = write_results(section(rows, "sweep", duration, GUARD.scanned))
-        for path in written:
+        failed = [report.nodeid for report in terminalreporter.stats.get("failed", [])]
+        block = section(rows, "sweep", duration, GUARD.scanned, failed)
+        for path in write_results(block, docs=not failed):
             terminalreporter.write_line(f"written: {path.relative_to(REPO_ROOT)}")
+        if failed:
+            terminalreporter.write_line("the docs were not updated: some tests failed (RESULTS.md lists them)")

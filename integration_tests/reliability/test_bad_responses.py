@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from source_convex.source import SourceConvex  # noqa: F401  (imported here so a broken source fails collection)
 
 from reliability_harness.catalog import configured_catalog, connection_config
 from reliability_harness.fake_convex import TABLE, FakeConvex, Response, ScriptedExport, json_response
 from reliability_harness.inprocess import InProcessRead, read_in_process
 from reliability_harness.results import Results, Row
 from reliability_harness.secrets_guard import GUARD
-from source_convex.source import SourceConvex  # noqa: F401  (imported here so a broken source fails collection)
 
 DOCUMENTS = 60
 PAGE = 25

@@ -12,6 +12,7 @@ B, and the records delivered more than once are counted.
 
 from __future__ import annotations
 
+import json
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from reliability_harness.catalog import configured_catalog, connection_config, d
 from reliability_harness.compare import TableComparison, compare_tables
 from reliability_harness.dataset import TABLES, mutate, seed_origin
 from reliability_harness.pipeline import Pipeline
+from reliability_harness.processes import assert_success, destination_write, source_read, write_json
 from reliability_harness.results import Results, Row
 
 #: Small pages and change-log reads so a thousand documents make many pages, checkpoints and
@@ -105,3 +107,84 @@ def test_crashes(budget: Any, deployments: Callable[..., Any], tmp_path: Path, r
     cases = [Case(seed, mode, deployments(f"origin A (seed {seed})"), deployments(f"target B (seed {seed})"),
                   tmp_path / f"seed-{seed}") for seed, mode in seeds]
     run_cases(cases, budget, results)
+
+
+# -- the two ways a resumed sync can leave a document A no longer has, made deterministic -------
+
+def _read(read_config: str, catalog: str, state: Any = None) -> list[dict[str, Any]]:
+    """The RECORD and STATE messages of one source read (what the platform forwards)."""
+    state_file = write_json(Path(catalog).with_name("state.json"), state) if state else None
+    read = source_read(read_config, catalog, state_file)
+    assert_success(read)
+    return [m for m in read.output.messages if m["type"] in ("RECORD", "STATE")]
+
+
+def _write(destination_config: str, catalog: str, messages: list[dict[str, Any]]) -> list[Any]:
+    """Write the messages; returns the states the destination confirmed (as --state input)."""
+    data = ("\n".join(json.dumps(m) for m in messages) + "\n").encode()
+    write = destination_write(destination_config, catalog, data)
+    assert_success(write)
+    return [{"type": "STREAM", "stream": s["stream"]} for s in write.output.states]
+
+
+def _connection(deployments: Callable[..., Any], tmp_path: Path, label: str) -> tuple[Any, Any, str, str, str]:
+    origin, target = deployments(f"origin A ({label})"), deployments(f"target B ({label})")
+    origin.settings.snapshot_page_size = 10
+    seed_origin(origin, 11, users=40, posts=30)
+    config = connection_config(origin.url, origin.read_only_key)
+    catalog = write_json(tmp_path / "catalog.json", configured_catalog(discovered_streams(config)))
+    return (origin, target, write_json(tmp_path / "source.json", config), catalog,
+            write_json(tmp_path / "destination.json", connection_config(target.url, target.admin_key)))
+
+
+def _latest(states: list[Any]) -> list[Any]:
+    latest: dict[Any, Any] = {}
+    for state in states:
+        descriptor = state["stream"]["stream_descriptor"]
+        latest[(descriptor.get("namespace"), descriptor["name"])] = state
+    return list(latest.values())
+
+
+@pytest.mark.timeout(300)
+def test_a_replayed_delete_leaves_no_document(deployments: Callable[..., Any], tmp_path: Path) -> None:
+    """A sync that dies after its deletes were stored, but before its state was confirmed, is
+    replayed: the deletes arrive again for documents B no longer has. B must stay equal to A."""
+    origin, target, source, catalog, destination = _connection(deployments, tmp_path, "replayed delete")
+    state = _latest(_write(destination, catalog, _read(source, catalog)))
+    with origin.transaction() as tx:
+        for doc in origin.documents("users")[:3]:
+            tx.delete(doc["_id"])
+    changes = _read(source, catalog, state)
+    assert any(m["type"] == "RECORD" and m["record"]["data"].get("_deleted") for m in changes)
+    _write(destination, catalog, [m for m in changes if m["type"] == "RECORD"])  # died before any state
+    _write(destination, catalog, changes)  # the replay, from the last confirmed state
+    problems = [c.summary() for c in compare_tables(origin, target, TABLES, "dedup") if not c.exact]
+    assert not problems, "after a replayed delete:\n" + "\n".join(problems)
+
+
+@pytest.mark.timeout(300)
+def test_a_stream_interrupted_before_its_first_state_keeps_later_deletes(deployments: Callable[..., Any],
+                                                                         tmp_path: Path) -> None:
+    """The first sync dies inside the second stream's snapshot, before any state of that stream;
+    its first records are stored. A document among them is then deleted in A. The resumed sync
+    must still remove it from B."""
+    origin, target, source, catalog, destination = _connection(deployments, tmp_path, "interrupted snapshot")
+
+    second: list[str] = []
+
+    def die_inside_second_stream(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        records = [(n, m["record"]) for n, m in enumerate(messages) if m["type"] == "RECORD"]
+        first = records[0][1]["stream"]
+        later = [(n, record) for n, record in records if record["stream"] != first]
+        assert len(later) >= 5, "the second stream has fewer than 5 records"
+        second.append(later[0][1]["stream"])
+        return messages[: later[4][0] + 1]
+
+    state = _latest(_write(destination, catalog, die_inside_second_stream(_read(source, catalog))))
+    stored = {doc["source_id"] for doc in target.documents(second[0])}
+    victim = next(doc["_id"] for doc in origin.documents(second[0]) if doc["_id"] in stored)
+    with origin.transaction() as tx:
+        tx.delete(victim)
+    _write(destination, catalog, _read(source, catalog, state or None))
+    problems = [c.summary() for c in compare_tables(origin, target, TABLES, "dedup") if not c.exact]
+    assert not problems, f"after deleting {victim}, which the interrupted sync had stored:\n" + "\n".join(problems)

@@ -28,8 +28,8 @@ def test_clean_sync_gives_exactly_the_origin(deployments: Callable[..., Any], tm
     catalog = write_json(tmp_path / "catalog.json", configured_catalog(discovered_streams(source_config)))
     read = source_read(write_json(tmp_path / "source.json", source_config), catalog)
     assert_success(read)
-    write = destination_write(write_json(tmp_path / "destination.json", connection_config(target.url, target.admin_key)),
-                              catalog, records_and_states(read))
+    destination = write_json(tmp_path / "destination.json", connection_config(target.url, target.admin_key))
+    write = destination_write(destination, catalog, records_and_states(read))
     assert_success(write)
     assert len(write.output.states) == len(read.output.states)
     problems = [c.summary() for c in compare_tables(origin, target, TABLES, "dedup") if not c.exact]

@@ -19,7 +19,10 @@ from . import contenders as c
 from .scenarios import Run, Sizes, changes_case, snapshot_case, write_case
 
 RESULTS = Path(__file__).resolve().parents[1] / "RESULTS.md"
-DOC_PAGES = (c.REPO / "source-convex" / "docs" / "convex.md", c.REPO / "destination-convex" / "docs" / "convex.md")
+DOC_PAGES = {
+    "source": c.REPO / "source-convex" / "docs" / "convex.md",
+    "destination": c.REPO / "destination-convex" / "docs" / "convex.md",
+}
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 RSS_LIMIT_MB = 150.0
 
@@ -61,7 +64,7 @@ def _version(distribution: str) -> str:
 
 def _incumbent_cdk() -> str:
     found = sorted(c.INCUMBENT_VENV.glob("lib/python3.*/site-packages/airbyte_cdk-*.dist-info"))
-    return found[0].name.split("-")[1].removesuffix(".dist-info") if found else "?"
+    return found[0].name.removeprefix("airbyte_cdk-").removesuffix(".dist-info") if found else "?"
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,11 @@ class Target:
     measured: str
     met: bool | None  # None: not measured in this run
 
+    @property
+    def side(self) -> str:
+        """Which connector's page shows it."""
+        return "destination" if self.name.startswith("B3") or "(destination)" in self.name else "source"
+
     def row(self) -> list[str]:
         verdict = {True: "met", False: "**missed**", None: "not measured"}[self.met]
         return [self.name, self.measured, verdict]
@@ -196,16 +204,15 @@ def targets(runs: Sequence[Run], sizes: Sizes) -> list[Target]:
             out.append(Target(name, "—", None))
 
     largest = max(sizes.growth)
-    source = _find(runs, snapshot_case(largest), c.OURS)
-    writes = [run for run in (_find(runs, write_case(largest, d), c.OURS) for d in (False, True)) if run]
-    name = f"Peak RSS < {RSS_LIMIT_MB:.0f} MB at {largest // 1000}k records"
-    if source and writes:
-        dest_peak = max(run.peak_rss_mib for run in writes)
-        measured = f"source {_mb(source.peak_rss_mib)}, destination {_mb(dest_peak)}"
-        met = max(source.peak_rss_mib, dest_peak) * 1.048576 < RSS_LIMIT_MB
-        out.append(Target(name, measured, met))
-    else:
-        out.append(Target(name, "—", None))
+    for side, cases in (("source", [snapshot_case(largest)]),
+                        ("destination", [write_case(largest, False), write_case(largest, True)])):
+        found = [run for run in (_find(runs, case, c.OURS) for case in cases) if run]
+        name = f"Peak RSS < {RSS_LIMIT_MB:.0f} MB at {largest // 1000}k records ({side})"
+        if found:
+            peak = max(run.peak_rss_mib for run in found)
+            out.append(Target(name, _mb(peak), peak * 1.048576 < RSS_LIMIT_MB))
+        else:
+            out.append(Target(name, "—", None))
     return out
 
 
@@ -274,43 +281,43 @@ def _b3(runs: Sequence[Run], sizes: Sizes) -> list[str]:
     return lines + ["", ("; ".join(notes) + ".") if notes else "", ""]
 
 
-def _b4(runs: Sequence[Run], sizes: Sizes) -> list[str]:
+def _b4(runs: Sequence[Run], sizes: Sizes, side: str | None = None) -> list[str]:
     rows = []
-    kinds: list[tuple[str, Callable[[int], str]]] = [
-        ("snapshot (source)", snapshot_case),
-        ("write, append", lambda n: write_case(n, False)),
-        ("write, dedup", lambda n: write_case(n, True)),
-    ]
+    kinds: list[tuple[str, Callable[[int], str]]] = []
+    if side in (None, "source"):
+        kinds.append(("snapshot (source)", snapshot_case))
+    if side in (None, "destination"):
+        kinds += [("write, append", lambda n: write_case(n, False)), ("write, dedup", lambda n: write_case(n, True))]
+    summary = []
     for label, case_of in kinds:
-        base: Run | None = None
-        for n in sizes.growth:
-            ours, floor = _find(runs, case_of(n), c.OURS), _find(runs, case_of(n), c.FLOOR)
-            if not ours:
-                continue
-            base = base or ours
-            per_100k = ours.wall_s / (n / 100_000)
-            rows.append([label, f"{n:,}", _s(ours.wall_s), f"{per_100k:.1f} s", _rate(ours.records_per_s),
-                         _mb(ours.peak_rss_mib),
+        measured = [(n, run) for n in sizes.growth if (run := _find(runs, case_of(n), c.OURS))]
+        for n, ours in measured:
+            floor = _find(runs, case_of(n), c.FLOOR)
+            rows.append([label, f"{n:,}", _s(ours.wall_s), f"{ours.wall_s / (n / 100_000):.1f} s",
+                         _rate(ours.records_per_s), _mb(ours.peak_rss_mib),
                          _s(floor.wall_s) if floor else "—", _rate(floor.records_per_s) if floor else "—",
                          _mb(floor.peak_rss_mib) if floor else "—"])
-    if not rows:
-        return []
+        if len(measured) >= 2:
+            (n0, first), (n1, last) = measured[0], measured[-1]
+            marginal = (last.wall_s - first.wall_s) / ((n1 - n0) / 100_000)
+            summary.append(f"{label}: {n1 // n0}× the records took {last.wall_s / first.wall_s:.1f}× the time "
+                           f"({marginal:.1f} s per extra 100k records), peak RSS {_mb(first.peak_rss_mib)} → "
+                           f"{_mb(last.peak_rss_mib)}")
+    if len({row[1] for row in rows}) < 2:
+        return []  # growth needs at least two sizes
     lines = ["### B4 — growth: B1 and B3 at " + ", ".join(f"{n // 1000}k" for n in sizes.growth) + " records", "",
              "Time should grow linearly (constant time per 100k records) and memory stay flat.", ""]
     lines += _table(["scenario", "records", "ours: wall", "ours: per 100k", "ours: records/s", "ours: peak RSS",
                      "floor: wall", "floor: records/s", "floor: peak RSS"], rows, right_from=1)
-    return lines + [""]
+    return lines + ["", "Ours: " + "; ".join(summary) + ".", ""]
 
 
-def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, machine: Machine,
-           quick: bool) -> str:
-    lines = ["## Benchmarks: ours vs the incumbent vs the floor", ""]
-    if quick:
-        lines += ["**Quick mode: small sizes for developing the bench; these figures are not the benchmark.**", ""]
-    lines += [
+def _method(machine: Machine, command: str, elapsed_s: float) -> list[str]:
+    return [
         f"Measured {machine.started} with `{command}` (the whole run took {elapsed_s / 60:.1f} min) on "
         f"{machine.cores} cores ({machine.cpu}), {machine.memory}, {machine.system}, Python {machine.python}; "
-        f"load average (1/5/15 min) {machine.load_before} before the run and {_load()} after it. "
+        f"load average (1/5/15 min) {machine.load_before} before the run and {_load()} after it (the machine "
+        "was shared: other load slows every contender, the slowest most). "
         f"Ours: source-convex {_version('source-convex')} and destination-convex {_version('destination-convex')} "
         f"on airbyte-cdk {_version('airbyte-cdk')}. Incumbent: {c.INCUMBENT_PACKAGE} {c.INCUMBENT_VERSION} from "
         f"PyPI on airbyte-cdk {_incumbent_cdk()}, in its own virtualenv.",
@@ -318,20 +325,37 @@ def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, ma
         "Every contender runs as its own process against the same local Convex-compatible server (its own "
         "process, SQLite file) and the same data. **Wall time** runs from process start to exit (interpreter and "
         "imports included); **records/s** = records ÷ wall time; **requests** come from the server's request log; "
-        "**peak RSS** is the contender process's `ru_maxrss`; CPU columns are user + system seconds of the "
-        "contender and of the server during the run (on a shared machine, CPU time is what other load distorts "
-        "least). Every run is checked: exit code 0 and exactly the expected records read or stored. "
+        "**peak RSS** is the contender process's `ru_maxrss`; the CPU columns are user + system seconds of the "
+        "contender and of the server during the run (CPU time is what other load on the machine distorts least). "
+        "Every run is checked: exit code 0 and exactly the expected records read, or accepted by the server. "
         "The **floor** is a bare `requests` loop (one session, orjson decoding, no output): for the source it "
         "pages `list_snapshot` / `document_deltas` in the format our source asks for (`export_json`); for the "
         "destination it posts the same request bodies ours sends. It shows what the server and the wire allow.",
         "",
-        "### Targets",
-        "",
     ]
-    lines += _table(["target", "measured", "verdict"], (t.row() for t in targets(runs, sizes)), right_from=9)
+
+
+def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, machine: Machine,
+           quick: bool, side: str | None = None) -> str:
+    """The whole report (`side` None), or the part one connector's docs page shows."""
+    lines = [] if side else ["## Benchmarks: ours vs the incumbent vs the floor", ""]
+    if quick:
+        lines += ["**Quick mode: small sizes for developing the bench; these figures are not the benchmark.**", ""]
+    lines += _method(machine, command, elapsed_s)
+    if side:
+        lines += ["Full results, including the other connector's: `integration_tests/bench/RESULTS.md`.", ""]
+    lines += ["### Targets", ""]
+    chosen = [t for t in targets(runs, sizes) if side is None or t.side == side]
+    lines += _table(["target", "measured", "verdict"], (t.row() for t in chosen), right_from=9)
     lines.append("")
-    for section in (_b1, _b2, _b3, _b4):
+    sections: list[Callable[[Sequence[Run], Sizes], list[str]]] = []
+    if side in (None, "source"):
+        sections += [_b1, _b2]
+    if side in (None, "destination"):
+        sections.append(_b3)
+    for section in sections:
         lines += section(runs, sizes)
+    lines += _b4(runs, sizes, side)
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
@@ -346,16 +370,15 @@ def replace_between_markers(page: str, block: str) -> str | None:
     return page[: start + len(START)] + "\n" + block.rstrip() + "\n" + page[end:]
 
 
-def write(text: str) -> list[Path]:
-    """RESULTS.md, and the marked block of each docs page that has the markers."""
-    RESULTS.write_text("# Benchmark results\n\nWritten by `make bench` (integration_tests/bench/run.py); do not edit "
-                       "by hand.\n\n" + text)
+def write(full: str, pages: dict[Path, str]) -> list[Path]:
+    """RESULTS.md, and the marked block of each docs page (`pages`: page -> its block) that has markers."""
+    RESULTS.write_text("# Benchmark results\n\nWritten by `make bench` (integration_tests/bench/run.py); do not "
+                       "edit by hand.\n\n" + full)
     written = [RESULTS]
-    for page in DOC_PAGES:
+    for page, block in pages.items():
         if not page.exists():
             continue
-        replaced = replace_between_markers(page.read_text(), text.replace("## Benchmarks", "### Benchmarks", 1)
-                                           .replace("\n### ", "\n#### "))
+        replaced = replace_between_markers(page.read_text(), block)
         if replaced is not None:
             page.write_text(replaced)
             written.append(page)

@@ -118,17 +118,26 @@ def test_targets_judge_measured_runs_and_say_when_something_was_not_measured() -
         "B2 at 50 ms latency: ≥ 5× faster than the incumbent": False,  # ×4.0
         "B3 destination throughput (append) ≥ ½ the floor's": False,  # 0.40
         "B3 destination throughput (dedup) ≥ ½ the floor's": None,
-        "Peak RSS < 150 MB at 400k records": False,  # 150 MiB is 157 MB
+        "Peak RSS < 150 MB at 400k records (source)": True,
+        "Peak RSS < 150 MB at 400k records (destination)": False,  # 150 MiB is 157 MB
     }
 
 
 def test_render_has_every_measured_section_and_only_those() -> None:
     runs = [_run("snapshot 200k docs", who, wall, 200_000) for who, wall in
             (("ours", 5.0), ("incumbent", 20.0), ("floor", 4.0))]
-    text = report.render(runs, Sizes(), "make bench", 60.0, report.Machine.now(), quick=False)
-    assert "### B1" in text and "×4.0" in text
-    assert "### B2" not in text and "### B3" not in text
+    runs.append(_run("write 200k records, dedup", "ours", 10.0, 200_000))
+    machine = report.Machine.now()
+    text = report.render(runs, Sizes(), "make bench", 60.0, machine, quick=False)
+    assert text.startswith("## Benchmarks")
+    assert "### B1" in text and "×4.0" in text and "### B3" in text
+    assert "### B2" not in text and "### B4" not in text
     assert "not measured" in text
+    source_page = report.render(runs, Sizes(), "make bench", 60.0, machine, quick=False, side="source")
+    assert "### B1" in source_page and "### B3" not in source_page and "B3 destination" not in source_page
+    destination_page = report.render(runs, Sizes(), "make bench", 60.0, machine, quick=False, side="destination")
+    assert "### B3" in destination_page and "### B1" not in destination_page
+    assert "(destination)" in destination_page and "(source)" not in destination_page
 
 
 def test_replace_between_markers_keeps_the_rest_of_the_page() -> None:
@@ -137,3 +146,11 @@ def test_replace_between_markers_keeps_the_rest_of_the_page() -> None:
         "# Convex\n\nintro\n\n<!-- bench:start -->\nnew table\n<!-- bench:end -->\n\nmore\n"
     )
     assert report.replace_between_markers("# no markers\n", "x") is None
+
+
+def test_growth_section_reports_time_per_100k_and_memory_from_smallest_to_largest() -> None:
+    runs = [_run(f"snapshot {n // 1000}k docs", "ours", wall, n, rss=rss)
+            for n, wall, rss in ((100_000, 4.0, 90.0), (200_000, 7.0, 91.0), (400_000, 13.0, 92.0))]
+    text = report.render(runs, Sizes(), "make bench", 60.0, report.Machine.now(), quick=False)
+    assert "### B4" in text
+    assert "4× the records took 3.2× the time (3.0 s per extra 100k records), peak RSS 94 MB → 96 MB" in text

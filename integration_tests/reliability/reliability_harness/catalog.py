@@ -11,9 +11,7 @@ from typing import Any, Iterable, Optional
 
 from airbyte_cdk.models.airbyte_protocol_serializers import AirbyteStreamSerializer
 from airbyte_cdk.test.entrypoint_wrapper import discover
-
 from source_convex.source import SourceConvex
-
 
 #: The CDK's test entrypoint adjusts process-wide logging while it runs: one at a time.
 _DISCOVER = threading.Lock()

@@ -78,7 +78,7 @@ def differences(expected: Any, actual: Any, path: str = "", limit: int = 5) -> l
                 out += differences(expected[key], actual[key], f"{path}/{key}", limit - len(out))
         return out
     if isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual):
-        for i, (a, b) in enumerate(zip(expected, actual)):
+        for i, (a, b) in enumerate(zip(expected, actual, strict=True)):
             if len(out) >= limit:
                 break
             out += differences(a, b, f"{path}[{i}]", limit - len(out))
@@ -118,7 +118,8 @@ class TableComparison:
         return (f"{self.table} ({self.mode}): expected {self.expected}, delivered {self.delivered}, "
                 f"missing {len(self.missing)} {self.missing[:EXAMPLES]}, stale {len(self.stale)} "
                 f"{self.stale[:EXAMPLES]}, ghosts {len(self.ghosts)} {self.ghosts[:EXAMPLES]}, duplicates "
-                f"{self.duplicates}, rows {self.rows}, problems {self.problems[:EXAMPLES]}, diffs {self.diffs[:EXAMPLES]}")
+                f"{self.duplicates}, rows {self.rows}, problems {self.problems[:EXAMPLES]}, "
+                f"diffs {self.diffs[:EXAMPLES]}")
 
 
 def _check_routing(stored: dict[str, Any], table: str, problems: list[str], *, may_be_deleted: bool) -> None:

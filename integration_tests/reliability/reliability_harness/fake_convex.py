@@ -12,6 +12,7 @@ pages forever) with a non-retryable error and records that it had to.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,13 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Failed TLS handshakes and dropped clients are expected here; do not print them."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def json_response(value: Any, status: int = 200) -> Response:
     return Response(status, json.dumps(value).encode())
 
@@ -51,8 +59,9 @@ class FakeConvex:
     """Serves `handler` until stopped; records every request (the Authorization header too:
     tests assert where keys went, then drop the records)."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: Optional[ssl.SSLContext] = None) -> None:
         self.handler = handler
+        self.scheme = "https" if tls is not None else "http"
         self.requests: list[Request] = []
         fake = self
 
@@ -87,14 +96,16 @@ class FakeConvex:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002  # the base class names it so
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def __enter__(self) -> "FakeConvex":
         self._thread.start()

@@ -42,7 +42,3 @@ def inject_mixed(dep: Any, *, rate: float, seed: int, mix: Sequence[FaultSpec] =
 def faults_fired(dep: Any) -> int:
     """Requests the deployment answered with an injected fault (slow ones included)."""
     return sum(1 for entry in dep.request_log if getattr(entry, "fault", None))
-
-
-def requests_served(dep: Any, name: str | None = None) -> int:
-    return sum(1 for entry in dep.request_log if name is None or entry.name == name)

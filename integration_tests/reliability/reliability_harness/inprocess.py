@@ -10,11 +10,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStateMessageSerializer, ConfiguredAirbyteCatalogSerializer
+from airbyte_cdk.models import (
+    AirbyteMessageSerializer,
+    AirbyteStateMessageSerializer,
+    ConfiguredAirbyteCatalogSerializer,
+)
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput, read
 from airbyte_cdk.test.models.outcome import ExpectedOutcome
 from convex_shared import RetryPolicy
-
 from source_convex.source import SourceConvex
 
 from .secrets_guard import GUARD

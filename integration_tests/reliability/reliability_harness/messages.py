@@ -89,10 +89,6 @@ def stream_state(state: dict[str, Any]) -> dict[str, Any]:
     return state["stream"]["stream_state"]
 
 
-def record_key(record: dict[str, Any]) -> StreamKey:
-    return (record.get("namespace"), record["stream"])
-
-
 def update_latest(latest: dict[StreamKey, dict[str, Any]], states: Iterable[dict[str, Any]]) -> None:
     """Keep the latest STREAM state per stream, in arrival order."""
     for state in states:

@@ -18,7 +18,6 @@ attempts. Every attempt is bounded in time and its output scanned for keys.
 
 from __future__ import annotations
 
-import json
 import random
 import subprocess
 import threading
@@ -204,12 +203,3 @@ class Pipeline:
                 between()
         done.append(self.run())
         return done
-
-
-def count_lines(output: Output) -> int:
-    """RECORD + STATE lines of a run: the range kill points are drawn from."""
-    return sum(1 for m in output.messages if m["type"] in ("RECORD", "STATE"))
-
-
-def dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True)
