@@ -58,7 +58,7 @@ def test_values_travel_as_the_source_emits_them() -> None:
     assert emitted_value({"a": [1, 2.5, b"\x01", float("inf"), True, None]}) == {
         "a": [1.0, 2.5, base64.b64encode(b"\x01").decode(), "Infinity", True, None]
     }
-    assert expected_document({"_id": "x", "Floor No.": 1}) == {"source_id": "x", "source_floor_no": 1.0}
+    assert expected_document({"_id": "x", "Floor No.": 1, "_n": 2}) == {"source_id": "x", "Floor No.": 1.0, "source_n": 2.0}
 
 
 def test_a_faithful_copy_is_equal(convex_server: LocalDeployment) -> None:
