@@ -19,11 +19,10 @@ difference, reported with the document id and field path.
 
 from __future__ import annotations
 
-import base64
-import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from convex_local.round_trip import stored_value
 from convex_shared.naming import map_document, map_keys
 
 ROUTING_FIELDS = ("_component", "_table", "_ts", "_deleted")
@@ -31,25 +30,7 @@ ROUTING_FIELDS = ("_component", "_table", "_ts", "_deleted")
 MAX_EXAMPLES = 5
 
 
-def emitted_value(value: Any) -> Any:
-    """A Convex value as the source emits it and Convex import stores it."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, list):
-        return [emitted_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: emitted_value(item) for key, item in value.items()}
-    raise TypeError(f"unexpected value type {type(value).__name__}")
+emitted_value = stored_value  # the demo reads better as "the value the source emitted"
 
 
 def stored_names(document_keys: Iterable[str]) -> dict[str, str]:

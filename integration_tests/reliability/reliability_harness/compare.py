@@ -18,39 +18,17 @@ checked for what they must say. CDC fields (`_ab_cdc_*`) must not be stored at a
 
 from __future__ import annotations
 
-import base64
-import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from convex_local.round_trip import stored_value
 from convex_shared.naming import map_document
 
 B_OWN = ("_id", "_creationTime")
 ROUTING = ("source_table", "source_component", "source_ts", "source_deleted")
 #: Example ids kept per kind of difference (the counts are always exact).
 EXAMPLES = 5
-
-
-def stored_value(value: Any) -> Any:
-    """A Convex value as the source emits it and Convex import stores it."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if isinstance(value, list):
-        return [stored_value(item) for item in value]
-    if isinstance(value, dict):
-        return {key: stored_value(item) for key, item in value.items()}
-    raise TypeError(f"not a Convex value: {type(value).__name__}")
 
 
 def expected_document(origin: dict[str, Any]) -> dict[str, Any]:
