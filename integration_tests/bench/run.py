@@ -7,7 +7,7 @@ Starts the local Convex-compatible server as its own process per scenario, runs 
 contender as its own child process against the same data, prints a markdown table and (for a
 full run of every scenario) writes it to integration_tests/bench/RESULTS.md and between the
 `<!-- bench:start -->` / `<!-- bench:end -->` markers of both connectors' docs pages.
-See bench/scenarios.py for what each scenario does.
+See README.md next to this file, and convex_bench/scenarios.py for what each scenario does.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="small sizes, for developing the bench (about 2 min)")
     parser.add_argument("--only", default=",".join(ALL), help="comma-separated scenarios (default: all)")
     parser.add_argument("--no-incumbent", action="store_true", help="skip the incumbent source")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per contender; the fastest counts (default 1)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per contender, the fastest counts (default: 2 for B1 and B3, 1 for the others)")
     parser.add_argument("--no-write", action="store_true", help="print the table only; write no files")
     return parser
 
