@@ -127,34 +127,36 @@ def _unwrap(wrapper: dict[str, Any]) -> Any:
     return wrapper
 
 
+def _converted(item: Any) -> Any:
+    """The value that replaces `item` in its container (`item` itself when nothing changes).
+
+    `type(...) is` keeps the per-value cost of the walk down (documents are plain dicts and
+    lists from orjson); containers are converted in place."""
+    kind = type(item)
+    if kind is dict:
+        if len(item) == 1:
+            unwrapped = _unwrap(item)
+            if unwrapped is not item:
+                return unwrapped
+        _convert_object(item)
+    elif kind is list:
+        _convert_array(item)
+    return item
+
+
 def _convert_object(obj: dict[str, Any]) -> None:
-    # Replacing values (never keys) while iterating is safe; `type(...) is` keeps the
-    # per-value cost of the walk down (documents are plain dicts and lists from orjson).
+    # Replacing values (never keys) while iterating is safe.
     for key, item in obj.items():
-        kind = type(item)
-        if kind is dict:
-            if len(item) == 1:
-                unwrapped = _unwrap(item)
-                if unwrapped is not item:
-                    obj[key] = unwrapped
-                    continue
-            _convert_object(item)
-        elif kind is list:
-            _convert_array(item)
+        replacement = _converted(item)
+        if replacement is not item:
+            obj[key] = replacement
 
 
 def _convert_array(array: list[Any]) -> None:
     for index, item in enumerate(array):
-        kind = type(item)
-        if kind is dict:
-            if len(item) == 1:
-                unwrapped = _unwrap(item)
-                if unwrapped is not item:
-                    array[index] = unwrapped
-                    continue
-            _convert_object(item)
-        elif kind is list:
-            _convert_array(item)
+        replacement = _converted(item)
+        if replacement is not item:
+            array[index] = replacement
 
 
 def convert_value(value: Any) -> Any:

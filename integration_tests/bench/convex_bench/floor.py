@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 import requests
@@ -42,10 +42,11 @@ def _ok(response: requests.Response) -> requests.Response:
     return response
 
 
-def snapshot(job: dict[str, Any]) -> tuple[int, int]:
+def _page_through(job: dict[str, Any], route: str, params: dict[str, str],
+                  advance: Callable[[dict[str, Any], dict[str, str]], None]) -> tuple[int, int]:
+    """GET pages of `route` until `hasMore` is false; `advance` sets the next page's params."""
     session = _session(job, CLIENT["export"])
-    url = job["deployment_url"] + "/api/list_snapshot"
-    params: dict[str, str] = {"format": job["format"], "table_name": job["table"]}
+    url = job["deployment_url"] + route
     records = requests_made = 0
     while True:
         page = orjson.loads(_ok(session.get(url, params=params, timeout=TIMEOUT_S)).content)
@@ -53,22 +54,22 @@ def snapshot(job: dict[str, Any]) -> tuple[int, int]:
         records += len(page["values"])
         if not page["hasMore"]:
             return records, requests_made
+        advance(page, params)
+
+
+def snapshot(job: dict[str, Any]) -> tuple[int, int]:
+    def advance(page: dict[str, Any], params: dict[str, str]) -> None:
         params["snapshot"] = str(page["snapshot"])
         params["cursor"] = page["cursor"]
 
+    return _page_through(job, "/api/list_snapshot", {"format": job["format"], "table_name": job["table"]}, advance)
+
 
 def deltas(job: dict[str, Any]) -> tuple[int, int]:
-    session = _session(job, CLIENT["export"])
-    url = job["deployment_url"] + "/api/document_deltas"
-    params: dict[str, str] = {"format": job["format"], "cursor": str(job["cursor"])}
-    records = requests_made = 0
-    while True:
-        page = orjson.loads(_ok(session.get(url, params=params, timeout=TIMEOUT_S)).content)
-        requests_made += 1
-        records += len(page["values"])
-        if not page["hasMore"]:
-            return records, requests_made
+    def advance(page: dict[str, Any], params: dict[str, str]) -> None:
         params["cursor"] = str(page["cursor"])
+
+    return _page_through(job, "/api/document_deltas", {"format": job["format"], "cursor": str(job["cursor"])}, advance)
 
 
 def import_records(job: dict[str, Any]) -> tuple[int, int]:
