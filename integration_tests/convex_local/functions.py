@@ -263,8 +263,9 @@ class FunctionRegistry:
         if handler is None:
             return 404, b"No matching routes found"
         try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
+            # `await request.json()` in JS: every number is a float64.
+            parsed = _decode_args(json.loads(body)) if body else None
+        except (ValueError, FunctionError):
             return 400, b"Body is not JSON"
         subject = self._tokens.get(authorization[7:].strip()) if authorization and authorization[:7].lower() == "bearer " else None
         ctx_caller = Caller("user", subject) if subject else Caller("anonymous")
