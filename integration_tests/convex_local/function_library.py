@@ -5,7 +5,9 @@ Each builder returns a handler for `FunctionRegistry.register` and mirrors what 
 - `paginated_list(table)`: `ctx.db.query(table).paginate(args.paginationOpts)`, optionally only
   the caller's own documents (`owner_field` == the token's subject; unauthenticated: ConvexError);
 - `list_all(table)`: `ctx.db.query(table).collect()` (not paginated);
-- `ingest_records(...)`: the ingest mutation of the destination's mutation mode: skips a batch id
+- `IngestFunction`: the ingest mutation of the destination's mutation mode (the documented
+  `convex/ingest.ts`, except that an in-memory key index stands in for its `by_key` index and
+  `key` field): skips a batch id
   it already applied, upserts by the stream's primary key through an index, deletes on
   `_ab_cdc_deleted_at`, and names the failing record's position in a ConvexError;
 - `ingest_http_action(...)`: the same behind an HTTP action that checks a shared secret.
