@@ -54,8 +54,9 @@ class FunctionAuth:
     @classmethod
     def from_access_key(cls, raw: object) -> "FunctionAuth":
         """`Bearer <token>` is a user token; anything else must be a deploy or admin key."""
-        if isinstance(raw, str) and raw.strip().lower().startswith("bearer "):
-            token = raw.strip()[7:].strip()
+        text = raw.strip() if isinstance(raw, str) else ""
+        if text.lower() == "bearer" or text.lower().startswith("bearer "):
+            token = text[6:].strip()
             if not token or any(ch.isspace() for ch in token) or not token.isascii():
                 raise ConvexConfigError("access_key starts with 'Bearer ' but the user token after it is empty or "
                                         "malformed. Paste the token your app's auth provider issued (a JWT).")
