@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import ApiError
-from .values import _decode_hook, dumps, parse_format, to_clean, to_encoded, to_export
+from .values import dumps, parse_format, to_clean, to_encoded, to_export
 
 if TYPE_CHECKING:
     from .database import Transaction
@@ -265,7 +265,7 @@ class FunctionRegistry:
         try:
             # `await request.json()` in JS: every number is a float64.
             parsed = _decode_args(json.loads(body)) if body else None
-        except (ValueError, FunctionError):
+        except ValueError:
             return 400, b"Body is not JSON"
         subject = self._tokens.get(authorization[7:].strip()) if authorization and authorization[:7].lower() == "bearer " else None
         ctx_caller = Caller("user", subject) if subject else Caller("anonymous")
@@ -470,20 +470,11 @@ def _deserialize(message: str) -> ApiError:
 
 
 def _decode_args(value: Any) -> Any:
-    """JSON arguments as Convex values: numbers are float64, `{"$integer": ...}` etc. decode."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, list):
-        return [_decode_args(x) for x in value]
-    decoded = _decode_hook(value)
-    if decoded is not value:
-        return decoded
-    for key in value:
-        if key.startswith("$"):
-            raise FunctionError(f"ArgumentValidationError: Field name {key} starts with a '$', which is reserved.")
-    return {k: _decode_args(v) for k, v in value.items()}
+    """JSON arguments as Convex values: numbers are float64, `{"$integer": ...}` etc. decode (as the
+    control routes read values)."""
+    from .control import decode_value
+
+    return decode_value(value)
 
 
 def _request_id() -> str:
