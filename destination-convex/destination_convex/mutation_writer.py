@@ -189,6 +189,13 @@ class MutationWriter(Writer):
             return RecordRejected(f"{self._target} rejected {where} of stream '{call.label}': {err}")
         return ConvexStepError(f"Calling {self._target} with {where} of stream '{call.label}'", err)
 
+    def _log_summary(self) -> None:
+        for plan in self._plans.values():
+            self._logger.info(f"Stream '{plan.label}': {self._per_table[plan.table]} records accepted by "
+                              f"{self._target} ({plan.mode.value}).")
+        self._logger.info(f"Sent {self._totals.acknowledged} records in {self._totals.requests} calls of "
+                          f"{self._target}; emitted {self._checkpoints.states_released} states.")
+
     def _failure(self, failure: RequestFailed) -> BaseException:
         if isinstance(failure.cause, (DestinationError, ConvexFunctionError)):
             return failure.cause

@@ -20,6 +20,7 @@ serves the same routes at `https://<name>.convex.site/<path>`).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -308,8 +309,9 @@ class FunctionRegistry:
             return Caller("anonymous")
         kind, value = token
         if kind == "key":
-            identity = self._dep.keys.identify("Convex " + value, None)  # 401 BadAdminKey when wrong
-            return Caller(identity.kind)
+            key, acting_as = _split_acting_as(value)
+            identity = self._dep.keys.identify("Convex " + key, None)  # 401 BadAdminKey when wrong
+            return Caller(identity.kind, acting_as)
         subject = self._tokens.get(value)
         if subject is not None:
             return Caller("user", subject)
@@ -412,6 +414,25 @@ class FunctionRegistry:
             entries = sorted((((d["_creationTime"], d["_id"]), d) for d in docs), key=lambda e: e[0])
             cached = self._orders[tablet.tablet] = _OrderCache(as_of, entries)  # type: ignore[arg-type]
         return cached.order  # type: ignore[return-value]
+
+
+def _split_acting_as(key: str) -> tuple[str, str | None]:
+    """`<key>:<base64 of a user identity JSON>` is an admin acting as that user (local_backend
+    authentication.rs, extract_admin_key): the admin key, and the identity's `subject`."""
+    from .auth import strip_type_prefix
+
+    head, bar, tail = strip_type_prefix(key.strip()).partition("|")
+    secret, colon, acting = tail.partition(":")
+    if not colon:
+        return key, None
+    try:
+        identity = json.loads(base64.b64decode(acting, validate=True))
+        subject = identity["subject"]
+        if not isinstance(subject, str):
+            raise ValueError("subject")
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "HeaderParseFailure", "Malformed Authorization header.") from None
+    return head + bar + secret, subject
 
 
 _END_CURSOR = "end"

@@ -157,3 +157,20 @@ def test_http_action_routes(dep: LocalDeployment) -> None:
     failed = requests.post(dep.url + "/http/throws", json={}, timeout=10)
     assert failed.status_code == 500
     assert failed.json()["code"].startswith("[Request ID: ") and failed.json()["data"] == {"recordIndex": 0.0}
+
+
+def test_an_admin_key_may_act_as_a_user(dep: LocalDeployment) -> None:
+    """`Convex <key>:<base64 identity>` (authentication.rs extract_admin_key): internal functions still
+    run, and the function sees the user."""
+    import base64
+    import json
+
+    dep.insert("notes", {"author": "ada"})
+    dep.insert("notes", {"author": "bob"})
+    dep.functions.query("notes:mine", lib.paginated_list("notes", owner_field="author"))
+    acting = base64.b64encode(json.dumps({"subject": "bob", "issuer": "https://auth.example"}).encode()).decode()
+    body = _post(dep, "/api/query", {"path": "notes:mine", "args": {"paginationOpts": {"numItems": 10, "cursor": None}}},
+                 auth=f"Convex {dep.admin_key}:{acting}").json()
+    assert [d["author"] for d in body["value"]["page"]] == ["bob"]
+    bad = _post(dep, "/api/query", {"path": "notes:mine", "args": {}}, auth=f"Convex {dep.admin_key}:%%%")
+    assert bad.status_code == 400 and bad.json()["code"] == "HeaderParseFailure"
