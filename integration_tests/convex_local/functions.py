@@ -324,16 +324,16 @@ class FunctionRegistry:
     def _run(self, path: str, expected: str | None, raw_args: Any, caller: Caller, log_lines: list[str]) -> Any:
         function = self._functions.get(path)
         if function is None or (function.internal and not caller.is_admin):
-            raise FunctionError(f"Could not find public function for '{_display(path)}'.")
+            raise FunctionError(f"Could not find public function for '{path}'.")
         if expected is not None and function.kind != expected:
-            raise FunctionError(f"Trying to execute {_display(path)} as {expected.capitalize()}, but it is defined "
+            raise FunctionError(f"Trying to execute {path} as {expected.capitalize()}, but it is defined "
                                 f"as {function.kind.capitalize()}.")
         if not isinstance(raw_args, dict):
-            raise FunctionError(f"ArgumentValidationError: Arguments for {_display(path)} must be an object.")
+            raise FunctionError(f"ArgumentValidationError: Arguments for {path} must be an object.")
         args_size = len(dumps(raw_args))
         limit = self._dep.settings.function_max_args_bytes
         if args_size > limit:
-            raise FunctionError(f"Arguments for {_display(path)} are too large (actual: {args_size / MiB:.2f} MiB, "
+            raise FunctionError(f"Arguments for {path} are too large (actual: {args_size / MiB:.2f} MiB, "
                                 f"limit: {limit / MiB:g} MiB)")
         args = _decode_args(raw_args)
         if function.kind == "mutation":
@@ -473,10 +473,6 @@ def canonical_path(path: str) -> str:
         raise ApiError(400, "BadConvexFunctionIdentifier",
                        f"{path} is not a valid path to a Convex function. Invalid function path")
     return f"{match.group('module')}:{match.group('name') or 'default'}"
-
-
-def _display(path: str) -> str:
-    return path
 
 
 def _run_path(route_rest: str) -> str:
