@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from convex_local.control import ControlClient
+from convex_local.control import ControlClient, decode_value
 from convex_local.function_library import stored_name
 from convex_local.values import to_clean
 
@@ -33,17 +33,8 @@ TABLES = ("users", "posts", "orders", "audit_log")
 
 def expected_copy(document: dict[str, Any]) -> dict[str, Any]:
     """B's copy of an A document (without B's own `_id` and `_creationTime`)."""
-    return {stored_name(key): _as_float_numbers(to_clean(value)) for key, value in document.items()}
-
-
-def _as_float_numbers(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, list):
-        return [_as_float_numbers(item) for item in value]
-    return {key: _as_float_numbers(item) for key, item in value.items()}
+    # decode_value: what a function's JSON arguments become (every number a float64).
+    return {stored_name(key): decode_value(to_clean(value)) for key, value in document.items()}
 
 
 @dataclass
