@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--scale", type=float, default=1.0, help="table size factor (1.0: about 10,000 documents)")
-    parser.add_argument("--timeout", type=float, default=110.0, help="give up after this many seconds")
+    parser.add_argument("--timeout", type=float, default=180.0, help="give up after this many seconds")
     parser.add_argument("--keep", action="store_true", help="keep .work/demo/ (logs, catalogs, states) on success")
     return parser.parse_args(argv)
 
