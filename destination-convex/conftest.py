@@ -19,12 +19,23 @@ import pytest
 # Before the import: the shared suites' asserts then explain their failures as a test module's do.
 pytest.register_assert_rewrite("convex_local.connector_testing")
 
+from convex_local import LocalDeployment  # noqa: E402
 from convex_local import connector_testing as testing  # noqa: E402
+from convex_local import function_library  # noqa: E402
 
 # The CDK's hooks, and ours: markers, and image tests skipped unless an image is named.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks", "convex_local.connector_testing"]
 
 SECRETS = testing.GeneratedSecrets(Path(__file__).parent / "secrets")
+#: The shared secret the local ingest HTTP action checks (a test value, not a key).
+INGEST_SECRET = "airbyte-ingest-secret-4e1d27c9b0"
+
+
+def _deploy_ingest(dep: LocalDeployment) -> None:
+    """The ingest mutation and HTTP action that mutation mode calls (see docs: convex/ingest.ts)."""
+    dep.functions.mutation("ingest:records", function_library.IngestFunction())
+    dep.functions.http_action("POST", "/airbyte/ingest",
+                              function_library.ingest_http_action(function_library.IngestFunction(), INGEST_SECRET))
 
 
 def scenario_configs(servers: testing.AcceptanceServers) -> dict[str, dict[str, Any]]:
@@ -32,6 +43,12 @@ def scenario_configs(servers: testing.AcceptanceServers) -> dict[str, dict[str, 
     main = servers.main
     return {
         **servers.common_scenarios(),
+        "mutation_config.json": {"deployment_url": main.url, "access_key": main.admin_key,
+                                 "mutation": "ingest:records", "max_records_per_call": 200},
+        "http_action_config.json": {"deployment_url": main.url, "access_key": INGEST_SECRET,
+                                    "http_action_url": main.url + "/http/airbyte/ingest"},
+        "missing_mutation_config.json": {"deployment_url": main.url, "access_key": main.admin_key,
+                                         "mutation": "ingest:no_such_function"},
         "all_options_config.json": {
             "deployment_url": main.url,
             "access_key": main.admin_key,
@@ -49,7 +66,7 @@ def scenario_configs(servers: testing.AcceptanceServers) -> dict[str, dict[str, 
 @pytest.fixture(scope="session")
 def destination_acceptance_servers() -> Iterator[testing.AcceptanceServers]:
     """The deployments (and the non-Convex web server) the generated configs point at."""
-    with testing.acceptance_servers(seed=17) as servers:
+    with testing.acceptance_servers(seed=17, populate=_deploy_ingest) as servers:
         yield servers
 
 

@@ -21,6 +21,7 @@ pytest.register_assert_rewrite("convex_local.connector_testing")
 
 from convex_local import LocalDeployment  # noqa: E402
 from convex_local import connector_testing as testing  # noqa: E402
+from convex_local import function_library  # noqa: E402
 
 # The CDK's hooks, and ours: markers, and image tests skipped unless an image is named.
 pytest_plugins = ["airbyte_cdk.test.standard_tests.pytest_hooks", "convex_local.connector_testing"]
@@ -44,6 +45,9 @@ def seed(dep: LocalDeployment) -> None:
                                    "labels": {}})
         tx.insert("measurements", {"sensor": "cellar", "reading": float("inf"), "count": 0, "raw": b"\x01",
                                    "labels": {"Floor No.": "-1"}, "note": None})
+    # Query-functions mode reads these (a paginated query over a table, an array-returning one).
+    dep.functions.query("users:list", function_library.paginated_list("users"))
+    dep.functions.query("measurements:all", function_library.list_all("measurements"))
 
 
 def scenario_configs(servers: testing.AcceptanceServers) -> dict[str, dict[str, Any]]:
@@ -63,6 +67,14 @@ def scenario_configs(servers: testing.AcceptanceServers) -> dict[str, dict[str, 
         },
         "unknown_table_config.json": {"deployment_url": main.url, "access_key": main.admin_key,
                                       "tables": ["users", "no_such_table"]},
+        "query_functions_config.json": {"deployment_url": main.url, "access_key": main.admin_key, "query_functions": [
+            {"function": "users:list", "table": "users", "page_size": 16},
+            {"function": "measurements:all", "stream_name": "measurements"}]},
+        "query_functions_user_token_config.json": {
+            "deployment_url": main.url, "access_key": "Bearer " + main.functions.add_user_token("ada"),
+            "query_functions": [{"function": "users:list", "page_size": 16}]},
+        "query_functions_missing_config.json": {"deployment_url": main.url, "access_key": main.admin_key,
+                                                "query_functions": [{"function": "users:no_such_function"}]},
     }
 
 

@@ -32,6 +32,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, RetryPolicy, client_id
 from convex_shared.airbyte import traced
 
+from . import mutation_mode
 from .errors import ConvexStepError, DestinationError
 from .input import IterableSource, StdinReader
 from .memory import pin_mmap_threshold
@@ -51,6 +52,9 @@ class DestinationConvex(Destination):
     """Imports Airbyte streams into Convex tables (overwrite, append, append + dedup)."""
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        if mutation_mode.configured(config):
+            problem = mutation_mode.check(config, client_id(IMPORT_CLIENT, DISTRIBUTION), logger, CHECK_RETRY)
+            return AirbyteConnectionStatus(status=Status.FAILED if problem else Status.SUCCEEDED, message=problem)
         try:
             settings = ConnectionSettings.from_config(config, retry=CHECK_RETRY)
             WriterOptions.from_config(config)
@@ -106,6 +110,9 @@ class DestinationConvex(Destination):
         self, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: MessageSource
     ) -> Iterator[dict[str, Any]]:
         try:
+            if mutation_mode.configured(config):
+                yield from mutation_mode.write(config, catalog, source, client_id(IMPORT_CLIENT, DISTRIBUTION), logger)
+                return
             settings = ConnectionSettings.from_config(config)
             options = WriterOptions.from_config(config)
             plans = plan_catalog(catalog)

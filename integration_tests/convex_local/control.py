@@ -156,6 +156,11 @@ class ControlRoutes:
             setattr(self._dep.settings, k, v)
         return dataclasses.asdict(self._dep.settings)
 
+    def _functions_post(self, a: dict) -> Any:
+        from .function_library import register
+
+        return register(self._dep, a)
+
 
 class ControlClient:
     """Seeding, faults, clock and request log of a deployment running in another process."""
@@ -252,3 +257,7 @@ class ControlClient:
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         return self._call("POST", "settings", changes)
+
+    # functions (see function_library.register for the specs)
+    def register_function(self, **spec: Any) -> dict[str, Any]:
+        return self._call("POST", "functions", spec)

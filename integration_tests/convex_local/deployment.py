@@ -12,6 +12,7 @@ from . import auth, seeding
 from .clock import Clock
 from .database import Database, Transaction
 from .faults import Faults
+from .functions import FunctionRegistry
 from .http_server import make_server
 from .importer import WriteLimiter
 from .request_log import RequestLog
@@ -67,6 +68,7 @@ class LocalDeployment:
         self.faults = Faults()
         self.request_log = RequestLog()
         self.write_limiter = WriteLimiter()
+        self.functions = FunctionRegistry(self)  # the Functions API's deployed functions
         from .control import ControlRoutes
 
         self.control = ControlRoutes(self)

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from . import export, importer
+from . import export, functions, importer
 from .args import Args
 from .auth import IMPORT, VIEW_DATA
 from .errors import ApiError, internal_error
@@ -345,6 +345,8 @@ class Handler(BaseHTTPRequestHandler):
             client = self.headers.get("Convex-Client")
             if client is not None and "-" not in client:
                 raise ApiError(400, "InvalidClientVersion", f"Invalid Convex-Client header: {client[:100]}")
+            if functions.serves(path):
+                return functions.respond(dep, self.command, path, self.headers, query, body) + (params,)
             route = ROUTES.get(path)
             if route is None:
                 raise ApiError(404, "NotFound", f"No route for {path}")

@@ -31,3 +31,8 @@ class Settings:
     # Import commits a transaction after this many writes or bytes (the backend's limits).
     import_tx_max_writes: int = 16_000
     import_tx_max_bytes: int = 16 << 20
+    # Functions API limits per call (knobs.rs: TRANSACTION_MAX_NUM_USER_WRITES,
+    # TRANSACTION_MAX_USER_WRITE_SIZE_BYTES, FUNCTION_MAX_ARGS_SIZE); tests may shrink them.
+    function_max_writes: int = 16_000
+    function_max_write_bytes: int = 16 << 20
+    function_max_args_bytes: int = 16 << 20

@@ -26,7 +26,7 @@ from airbyte_cdk.sources.streams import Stream
 from convex_shared import EXPORT_CLIENT, ConvexClient, ConvexError, RetryPolicy, client_id
 from convex_shared.airbyte import traced
 
-from . import state_input
+from . import query_functions, query_functions_source, state_input
 from .cadence import Cadence
 from .config import SourceConfig
 from .discover import Discoverer
@@ -71,6 +71,8 @@ class SourceConvex(AbstractSource):
         return AirbyteConnectionStatus(status=Status.FAILED, message=message)
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
+        if query_functions.configured(config):
+            return query_functions_source.check(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, CHECK_RETRY)
         try:
             source_config = SourceConfig.from_config(config, retry=CHECK_RETRY)
             with self._client(source_config, logger) as client:
@@ -103,6 +105,8 @@ class SourceConvex(AbstractSource):
 
     def discover(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteCatalog:
         """One stream per offered table (the client is closed once the tables are listed)."""
+        if query_functions.configured(config):
+            return query_functions_source.discover(config, client_id(EXPORT_CLIENT, DIST_NAME), logger)
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
             streams = self._streams(client, source_config, logger)
@@ -146,6 +150,9 @@ class SourceConvex(AbstractSource):
         catalog: ConfiguredAirbyteCatalog,
         state: Optional[List[AirbyteStateMessage]] = None,
     ) -> Iterator[AirbyteMessage]:
+        if query_functions.configured(config):
+            yield from query_functions_source.read(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, catalog, state)
+            return
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
             orchestrator = ReadOrchestrator(client, source_config.on_expired_position, logger, self._cadence)

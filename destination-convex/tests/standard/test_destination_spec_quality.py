@@ -35,6 +35,9 @@ class TestDestinationSpecQuality(SpecQualitySuite):
         "store_airbyte_metadata",
         "connect_timeout_seconds",
         "read_timeout_seconds",
+        "mutation",
+        "http_action_url",
+        "max_records_per_call",
     ]
     key_permission = "deployment:backups:import"
     key_use = "import"

@@ -364,6 +364,9 @@ def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, ma
     for section in sections:
         lines += section(runs, sizes)
     lines += _b4(runs, sizes, side)
+    from .functions_modes import section as b5  # the Functions API modes (both connectors)
+
+    lines += b5(runs, sizes.functions)
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 

@@ -41,11 +41,12 @@ class Sizes:
     latencies_ms: tuple[int, ...] = (0, 50)
     destination: int = 200_000
     growth: tuple[int, ...] = (100_000, 200_000, 400_000)
+    functions: int = 100_000  # B5: Functions API modes vs streaming modes
 
     @classmethod
     def quick(cls) -> "Sizes":
         return cls(snapshot=20_000, change_table_docs=100, changes=2_000, destination=20_000,
-                   growth=(10_000, 20_000, 40_000))
+                   growth=(10_000, 20_000, 40_000), functions=10_000)
 
 
 def snapshot_case(n: int) -> str:
