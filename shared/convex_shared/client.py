@@ -24,6 +24,7 @@ from .pages import (
     parse_object,
     parse_schemas_by_component,
     parse_snapshot_page,
+    parse_table_column_names,
 )
 from .transport import Transport
 
@@ -112,6 +113,11 @@ class ConvexClient:
         params = {"deltaSchema": _bool(delta_schema), "byComponent": _bool(by_component), "format": fmt}
         parse = parse_schemas_by_component if by_component else parse_object
         return self._transport.call("GET", f"{_EXPORT}/json_schemas", parse, params=params)
+
+    def get_table_column_names(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """Every active table's top-level column names, `{component: [(table, columns)]}`. Never fails on a
+        table's shape: a table Convex cannot describe lists only `_creationTime` and `_id`."""
+        return self._transport.call("GET", f"{_EXPORT}/get_table_column_names", parse_table_column_names)
 
     def list_snapshot(self, snapshot: int | None = None, cursor: str | None = None, table_name: str | None = None,
                       component: str | None = None, fmt: str = "json",

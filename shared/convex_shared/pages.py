@@ -126,6 +126,26 @@ def parse_schemas_by_component(body: bytes) -> dict[str, Any]:
     return schemas
 
 
+def parse_table_column_names(body: bytes) -> dict[str, list[tuple[str, list[str]]]]:
+    """`{"byComponent": {"<component path>": [{"name": "users", "columns": ["_id", ...]}]}}`
+    -> `{component: [(table, columns)]}` (get_table_column_names)."""
+    by_component = _field(_object(body), "byComponent", (dict,))
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for component, tables in by_component.items():
+        if not isinstance(tables, list):
+            raise bad_shape(f"component {component!r} maps to {type(tables).__name__}, not a list")
+        listed = out.setdefault(component, [])
+        for table in tables:
+            if not isinstance(table, dict):
+                raise bad_shape(f"a table of component {component!r} is {type(table).__name__}, not an object")
+            name = _field(table, "name", (str,))
+            columns = _field(table, "columns", (list,))
+            if not all(isinstance(column, str) for column in columns):
+                raise bad_shape(f"table {name!r} lists a column that is not a string")
+            listed.append((name, columns))
+    return out
+
+
 def parse_null(body: bytes) -> None:
     """The literal `null` test_streaming_export_connection answers with."""
     value = decode_json(body)

@@ -43,11 +43,11 @@ from .cadence import Cadence, Checkpointer, Progress
 from .context import ReadContext
 from .config import OnExpiredPosition
 from .expiry import expired_message, probe
-from .discover import all_tables
 from .pages import PageReader
 from .plan import ReadPlan, StreamRun, plan_read
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position
+from .table_schemas import deployment_schemas
 from .tables import TableRef
 
 _STARTED = AirbyteStreamStatus.STARTED
@@ -103,7 +103,7 @@ class ReadOrchestrator:
                     self._open[table] = None
                     yield messages.status(table.name, table.namespace, _STARTED)
             self._doing = "Listing the tables of the deployment"
-            schemas = all_tables(self._client.json_schemas(delta_schema=True, by_component=True, fmt="json"))
+            schemas = deployment_schemas(self._client, self._logger)
             reader = PageReader(self._client, schemas, self._logger)
             self._context = ReadContext(
                 reader, self._logger, Checkpointer(self._cadence), Progress(self._logger, self._cadence)
