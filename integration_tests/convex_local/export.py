@@ -76,7 +76,8 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
     snapshot = args.int("snapshot")
     raw_cursor = args.str("cursor")
     fmt = parse_format(args.str("format"))
-    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query)
+    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query,
+                          table_parameter=settings.table_parameter)
     cursor = _parse_cursor(raw_cursor) if raw_cursor is not None else None
     with db.lock:
         now = db.read_ts()
@@ -119,7 +120,8 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
 def document_deltas(db: Database, settings: Settings, args: Args) -> str:
     cursor = args.int("cursor")
     fmt = parse_format(args.str("format"))
-    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query)
+    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query,
+                          table_parameter=settings.table_parameter)
     if cursor is None:
         raise ApiError(400, "DocumentDeltasCursorRequired", "/api/document_deltas requires a cursor")
     with db.lock:

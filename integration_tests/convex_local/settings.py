@@ -15,6 +15,10 @@ class Settings:
     streaming_export_enabled: bool = True
     # True: `tableName` is ignored as older / some self-hosted backends do; `table_name` still works.
     ignore_table_name: bool = False
+    # Which spelling of the table parameter the backend reads, by era (when ignore_table_name is False):
+    # "both" (since 2026-03-16; sending both at once selects every table), "table_name" (2025-08-14 to
+    # 2026-03-16), "tableName" (2025-07-01 to 2025-08-14). A spelling the era does not read is ignored.
+    table_parameter: str = "both"
     # Seconds a primary-key index on a table that already holds data stays "backfilling".
     index_backfill_delay_s: float = 0.0
     # Import bytes per second above which import routes answer 429 TooManyWrites (None: no limit).

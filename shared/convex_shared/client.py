@@ -40,12 +40,27 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _selection(params: dict[str, str], table_name: str | None, component: str | None) -> None:
-    # `table_name` is the spelling every backend reads; some only read it and ignore `tableName`.
+#: The table parameter's spellings. Backends from 2025-08-14 read `table_name` (those since 2026-03-16 read
+#: both), self-hosted builds from 2025-07-01 to 2025-08-14 read only `tableName`, and sending both at once
+#: makes current backends select every table. So one is sent: `table_name` until a page shows otherwise.
+TABLE_NAME: str = "table_name"
+TABLE_NAME_OLD: str = "tableName"
+
+
+def _selection(params: dict[str, str], table_name: str | None, component: str | None,
+               spelling: str = TABLE_NAME) -> None:
     if table_name is not None:
-        params["table_name"] = table_name
+        params[spelling] = table_name
     if component is not None:
         params["component"] = component
+
+
+def _holds_other_tables(values: list[dict[str, Any]], table_name: str | None, component: str | None) -> bool:
+    """Whether a page asked for one table holds rows of others (the backend ignored the table parameter)."""
+    if table_name is None:
+        return False
+    return any(v.get("_table") != table_name or (component is not None and v.get("_component", "") != component)
+               for v in values)
 
 
 def _keep(values: list[dict[str, Any]], table_name: str | None, component: str | None) -> list[dict[str, Any]]:
@@ -82,6 +97,7 @@ class ConvexClient:
         self.settings = settings
         self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"),
                                     max_connections=max_connections)
+        self.table_parameter = TABLE_NAME  # the spelling list_snapshot sends (see TABLE_NAME_OLD)
 
     @property
     def request_count(self) -> int:
@@ -128,15 +144,29 @@ class ConvexClient:
             params["snapshot"] = str(snapshot)
         if cursor is not None:
             params["cursor"] = cursor
-        _selection(params, table_name, component)
+        _selection(params, table_name, component, self.table_parameter)
 
         def parse(body: bytes) -> SnapshotPage:
             page = parse_snapshot_page(body)
+            if params.get(TABLE_NAME) is not None and _holds_other_tables(page.values, table_name, component):
+                self._use_old_table_parameter()
             kept = _keep(page.values, table_name, component)
             return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
 
         # Filtering inside the parser: a malformed row is then a bad response like any other (retried).
         return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params)
+
+    def _use_old_table_parameter(self) -> None:
+        """A backend that ignored `table_name` (self-hosted builds of July to mid-August 2025 read only
+        `tableName`): rows stay right thanks to `_keep`, but each table's snapshot would page through the
+        whole deployment, so the rest of this client's requests spell it `tableName`. Logged once."""
+        if self.table_parameter == TABLE_NAME_OLD:
+            return
+        self.table_parameter = TABLE_NAME_OLD
+        self._transport.logger.warning(
+            "This Convex backend ignored the table_name parameter of list_snapshot and sent rows of other tables "
+            "(self-hosted builds of July to mid-August 2025 read only tableName). Sending tableName for the rest "
+            "of the sync, so that each table's snapshot reads only that table.")
 
     def document_deltas(self, cursor: int, table_name: str | None = None, component: str | None = None,
                         fmt: str = "json", body_filter: BodyFilter | None = None) -> DeltaPage:
