@@ -29,6 +29,12 @@ class Settings:
     delta_retention_ns: int = 14 * NS_PER_DAY
     # How old a list_snapshot snapshot may be (the backend's limit: 5 days).
     snapshot_max_age_ns: int = 5 * NS_PER_DAY
+    # A younger snapshot that is past the deployment's retention answers 503 InternalServerError (the
+    # backend's out-of-retention error has no code of its own). None: retention never cuts in first.
+    snapshot_retention_ns: int | None = None
+    # How a list_snapshot cursor that cannot be parsed is answered: 400 InvalidListSnapshotCursor since
+    # 2026-08-17, a plain 500 InternalServerError before.
+    invalid_snapshot_cursor_status: int = 400
     # Page limits (the backend's knobs); tests may shrink them.
     snapshot_page_size: int = 1024
     deltas_page_rows: int = 128

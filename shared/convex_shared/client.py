@@ -26,6 +26,7 @@ from .pages import (
     parse_snapshot_page,
     parse_table_column_names,
 )
+from .retry import RetryPolicy
 from .transport import Transport
 
 _EXPORT = "/api"
@@ -137,8 +138,9 @@ class ConvexClient:
 
     def list_snapshot(self, snapshot: int | None = None, cursor: str | None = None, table_name: str | None = None,
                       component: str | None = None, fmt: str = "json",
-                      body_filter: BodyFilter | None = None) -> SnapshotPage:
-        """One page of a consistent snapshot; pass back the same `snapshot` with every cursor."""
+                      body_filter: BodyFilter | None = None, retry: RetryPolicy | None = None) -> SnapshotPage:
+        """One page of a consistent snapshot; pass back the same `snapshot` with every cursor.
+        `retry` overrides the settings' policy for this request (e.g. a short one while diagnosing)."""
         params: dict[str, str] = {"format": fmt}
         if snapshot is not None:
             params["snapshot"] = str(snapshot)
@@ -154,7 +156,8 @@ class ConvexClient:
             return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
 
         # Filtering inside the parser: a malformed row is then a bad response like any other (retried).
-        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params)
+        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params,
+                                    retry=retry)
 
     def _use_old_table_parameter(self) -> None:
         """A backend that ignored `table_name` (self-hosted builds of July to mid-August 2025 read only

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Final, Mapping, Optional, TypeVar
 
-from convex_shared import ConvexClient, ConvexRequestError, DeltaPage, SnapshotPage
+from convex_shared import ConvexClient, ConvexRequestError, DeltaPage, RetryPolicy, SnapshotPage
 
 from .clean_json import Converter, compile_converter
 from .export_values import BadWrapperError, convert_value, has_markers, page_needs_conversion, rewrite_wrappers
@@ -43,13 +43,15 @@ class PageReader:
         self.fmt = EXPORT_JSON
         self._converters: dict[TableRef, Optional[Converter]] = {}
 
-    def snapshot_page(self, table: TableRef, snapshot: Optional[int], cursor: Optional[str]) -> SnapshotPage:
-        """One page of `table`'s snapshot (only that table's rows, whatever the backend sends)."""
+    def snapshot_page(self, table: TableRef, snapshot: Optional[int], cursor: Optional[str],
+                      retry: Optional[RetryPolicy] = None) -> SnapshotPage:
+        """One page of `table`'s snapshot (only that table's rows, whatever the backend sends);
+        `retry` overrides the client's retry policy for it."""
         rewrite = _Rewrite()
         page = self._negotiated(
             lambda fmt: self._client.list_snapshot(
                 snapshot=snapshot, cursor=cursor, table_name=table.name, component=table.component, fmt=fmt,
-                body_filter=rewrite if fmt == EXPORT_JSON else None,
+                body_filter=rewrite if fmt == EXPORT_JSON else None, retry=retry,
             )
         )
         self._convert(page.values, table, rewrite.leftover)
