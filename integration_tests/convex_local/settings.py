@@ -38,6 +38,12 @@ class Settings:
     # Page limits (the backend's knobs); tests may shrink them.
     snapshot_page_size: int = 1024
     deltas_page_rows: int = 128
+    # The data sync API (/api/v1/data/sync, data_sync_cursor_from_deltas); False answers 404 like older backends.
+    data_sync_api: bool = True
+    # Its knobs (DATA_SYNC_PAGE_SIZE_LIMIT, DATA_SYNC_MAX_ROWS_READ, DATA_SYNC_BY_ID_FRESHNESS).
+    data_sync_page_size: int = 16384
+    data_sync_max_rows_read: int = 32768
+    data_sync_by_id_freshness_ns: int = 30 * 10**9
     # Import commits a transaction after this many writes or bytes (the backend's limits).
     import_tx_max_writes: int = 16_000
     import_tx_max_bytes: int = 16 << 20
