@@ -40,7 +40,7 @@ from .errors import ApiError
 from .export import _document_text, _user_tables
 from .selection import ALL_COLUMNS, EVERYTHING, Selection, parse_selection
 from .settings import Settings
-from .storage import DELETE, Tablet
+from .storage import DELETE, Revision, Tablet
 from .values import dumps
 
 #: The routes of this API (absent on older backends, see Settings.data_sync_api).
@@ -194,28 +194,63 @@ def _captured(cursor: dict[str, Any], tablet: str, doc_id: str) -> bool:
     return current is not None and current[0] == tablet and current[1] is not None and doc_id <= current[1]
 
 
+def _log_rows(db: Database, after_ts: int, upto_ts: int, tablet: str | None, limit: int) -> list[Revision]:
+    """Log rows after `after_ts`, in (ts, id) order; of one tablet only when the sync selects one table
+    (the backend then reads `load_documents_from_table`, so only that table's rows count as read)."""
+    if tablet is None:
+        return db.store.log_rows(after_ts, upto_ts, limit)
+    rows = db.store.conn.execute(
+        "SELECT tablet, id, ts, kind, clean, encoded, export FROM revisions WHERE tablet = ? AND ts > ? AND ts <= ?"
+        " ORDER BY ts, id LIMIT ?", (tablet, after_ts, upto_ts, limit)).fetchall()
+    return [Revision(*r) for r in rows]
+
+
 def _ts_page(db: Database, settings: Settings, cursor: dict[str, Any], by_tablet: dict[str, Tablet],
              latest: int) -> list[str]:
-    rows = db.store.log_rows(cursor["synced_ts"], latest, settings.data_sync_max_rows_read + 1)
-    values: list[str] = []
+    """table_iteration/src/data_sync.rs `ts_page`: whole transactions only; a page stops at the first
+    complete timestamp once `data_sync_max_rows_read` rows were read or `data_sync_page_size` entries
+    emitted (a first transaction bigger than that is read whole); caught up, `synced_ts` = latest."""
+    single = next(iter(by_tablet)) if len(by_tablet) == 1 else None
+    budget = settings.data_sync_max_rows_read
+    rows = _log_rows(db, cursor["synced_ts"], latest, single, budget + 1)
+    committed: list[Revision] = []
+    batch: list[Revision] = []
+    current_ts: int | None = None
     new_synced_ts = latest
-    if len(rows) > settings.data_sync_max_rows_read:
-        # Cut at the last complete timestamp; a first transaction bigger than the budget is read whole.
-        last_ts = rows[-1].ts
-        complete = [r for r in rows if r.ts < last_ts]
-        if complete:
-            rows, new_synced_ts = complete, complete[-1].ts
-        else:
-            rows = rows + db.store.log_rows_at(last_ts, rows[-1].id)
-            new_synced_ts = last_ts
-    for r in rows:
-        table = by_tablet.get(r.tablet)
-        if table is None or not _captured(cursor, r.tablet, r.id):
-            continue
-        if r.kind == DELETE:
-            values.append(_tombstone(table, r.ts, r.id))
-        else:
-            values.append(_document(table, r.ts, r.export, r.clean, r.encoded))
+    rows_read = 0
+    hit_limit = False
+    for index, r in enumerate(rows):
+        if r.ts != current_ts:
+            if current_ts is not None:
+                committed.extend(batch)
+                batch = []
+                new_synced_ts = current_ts
+                if rows_read >= budget or len(committed) >= settings.data_sync_page_size:
+                    hit_limit = True
+                    break
+            current_ts = r.ts
+        rows_read += 1
+        if r.tablet in by_tablet and _captured(cursor, r.tablet, r.id):
+            batch.append(r)
+        if rows_read >= budget and committed:
+            hit_limit = True  # cut before this partial transaction; it is read again next page
+            break
+        if index == len(rows) - 1 and len(rows) > budget:
+            # Only one transaction so far and it is bigger than the budget: read the rest of it.
+            rest = [x for x in db.store.log_rows_at(r.ts, r.id) if single is None or x.tablet == single]
+            batch.extend(x for x in rest if x.tablet in by_tablet and _captured(cursor, x.tablet, x.id))
+            committed.extend(batch)
+            batch = []
+            new_synced_ts = r.ts
+            hit_limit = True
+    if not hit_limit:
+        committed.extend(batch)
+        new_synced_ts = latest
+    values = []
+    for r in committed:
+        table = by_tablet[r.tablet]
+        values.append(_tombstone(table, r.ts, r.id) if r.kind == DELETE
+                      else _document(table, r.ts, r.export, r.clean, r.encoded))
     cursor["synced_ts"] = new_synced_ts
     cursor["n"] += len(values)
     return values

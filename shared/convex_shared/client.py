@@ -14,9 +14,12 @@ import orjson
 
 from .config import ConnectionSettings
 from .pages import (
+    DataSyncPage,
     DeltaPage,
     SnapshotPage,
     bad_shape,
+    parse_data_sync_cursor,
+    parse_data_sync_page,
     parse_delta_page,
     parse_empty,
     parse_indexes_ready,
@@ -183,6 +186,27 @@ class ConvexClient:
             return page if kept is page.values else DeltaPage(kept, page.cursor, page.has_more)
 
         return self._transport.call("GET", f"{_EXPORT}/document_deltas", _filtered(parse, body_filter), params=params)
+
+    # -- the data sync API (newer backends; older ones answer 404) ----------------------
+
+    def data_sync(self, cursor: str | None, selection: Mapping[str, Any] | None = None,
+                  body_filter: BodyFilter | None = None) -> DataSyncPage:
+        """One page of `POST /api/v1/data/sync` (no cursor: a new sync). Values are always `export_json`."""
+        args: dict[str, Any] = {}
+        if cursor is not None:
+            args["cursor"] = cursor
+        if selection is not None:
+            args["selection"] = selection
+        return self._transport.call("POST", "/api/v1/data/sync", _filtered(parse_data_sync_page, body_filter),
+                                    body=orjson.dumps(args))
+
+    def data_sync_cursor_from_deltas(self, cursor: int, selection: Mapping[str, Any] | None = None) -> str:
+        """The data sync cursor equivalent to a `document_deltas` position for the selected tables."""
+        args: dict[str, Any] = {"cursor": cursor}
+        if selection is not None:
+            args["selection"] = selection
+        return self._transport.call("POST", f"{_EXPORT}/data_sync_cursor_from_deltas", parse_data_sync_cursor,
+                                    body=orjson.dumps(args))
 
     # -- streaming import -------------------------------------------------------------
 

@@ -223,6 +223,15 @@ CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
     "InternalServerError": CodeInfo(ConvexTransientError, TRANSIENT,
         "The Convex deployment had an internal error. This is usually temporary: run the sync again later, and "
         "check https://status.convex.dev if it persists."),
+    # The data sync API (/api/v1/data/sync, data_sync_cursor_from_deltas).
+    "DataSyncCursorExpired": CodeInfo(ConvexRequestError, CONFIG,
+        "The saved data sync position is older than the deployment's retention window, so the changes since then "
+        "are gone. " + _REFRESH),
+    "InvalidDataSyncCursor": CodeInfo(ConvexRequestError, CONFIG,
+        "Convex could not read the saved data sync position (cursor), or it is ahead of the deployment's clock; "
+        "the saved state is damaged or from another deployment. " + _REFRESH),
+    "InvalidDataSyncSelection": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex rejected the table selection of a data sync request. " + _REPORT),
 }
 
 #: Statuses that are always worth retrying, whatever the code says.

@@ -38,7 +38,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexClient, ConvexError, DeltaPage
 from convex_shared.airbyte import traced
 
-from . import deltas, messages
+from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpointer, Progress
 from .context import ReadContext
 from .config import OnExpiredPosition
@@ -221,9 +221,16 @@ class ReadOrchestrator:
             yield from self._finish(run)
 
     def _walk(self, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]]) -> Iterator[AirbyteMessage]:
-        self._doing = "Reading the change log"
+        self._doing = "Reading the changes since the last sync"
         for run in runs:
             yield from self._running(run)
+        try:
+            yield from data_sync.walk(self._ctx, runs)
+            return
+        except data_sync.DataSyncUnavailable as unavailable:
+            self._logger.info("This Convex backend has no data sync API (%s answered 404); reading the change log "
+                              "with document_deltas, which cannot see cleared or replaced tables.", unavailable)
+        self._doing = "Reading the change log"
         yield from deltas.walk(self._ctx, runs, first_page)
 
     # -- checkpoints and endings ----------------------------------------------------------
