@@ -12,7 +12,9 @@ stream-status TRACE messages itself. Order of a sync:
    every stream that starts a new snapshot goes out, before any record; then table by
    table in catalog order, all new ones at the pinned timestamp; each table's state goes
    out when it is done. Full-refresh streams are COMPLETE here.
-4. One change-log walk (`deltas`) for every incremental stream.
+4. One pass over the changes for every incremental stream: the data sync API where the deployment
+   has it (`data_sync`, which also sees cleared and replaced tables), else one change-log walk
+   (`deltas`).
 5. Final states and COMPLETE; then a config_error if the catalog named missing streams.
 
 On any failure the states of what was emitted go out first, then INCOMPLETE for every
