@@ -113,9 +113,15 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
             if key in routes:
                 yield from _old_rows_deleted(ctx, routes[key])
         emitted = 0
-        if page.values:
+        any_values = bool(page.values)
+        if any_values:
             emitted_at = messages.now_ms()
-            for row in page.values:
+            # A page holds up to 16,384 changes: each row is let go once emitted, so the page's memory
+            # shrinks while it is written out instead of living until the next page arrives.
+            rows = page.values
+            rows.reverse()
+            while rows:
+                row = rows.pop()
                 key = (row[COMPONENT], row[TABLE])
                 target = routes.get(key)
                 if target is None or row[TS] <= positions[key]:
@@ -129,7 +135,7 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
             positions[run.key] = max(positions[run.key], _state(run)["delta_cursor"] or 0)
         if page.status == UP_TO_DATE:
             break
-        if page.status == STALE and not page.values and consistent_at is not None and \
+        if page.status == STALE and not any_values and consistent_at is not None and \
                 (page.snapshot_ts or 0) <= consistent_at:
             raise ConvexBadResponseError(
                 f"The data sync did not advance past {consistent_at} (Convex said it is behind). This is a bug in "
@@ -139,7 +145,9 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
             consistent_at = page.snapshot_ts
         if ctx.checkpointer.page_done():
             yield from ctx.checkpoint(runs)
-        page = ctx.reader.data_sync_page(page.next_cursor, tables)
+        next_cursor = page.next_cursor
+        del page  # not held while the next one is read
+        page = ctx.reader.data_sync_page(next_cursor, tables)
     ctx.logger.info("Data sync from %s to %s: %d pages, %d changes for the synced streams.",
                     rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
 
