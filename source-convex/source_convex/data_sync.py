@@ -51,6 +51,7 @@ from .context import ReadContext
 from .plan import StreamRun
 from .resumed_snapshot import REFRESH, first_saved_page
 from .rows import COMPONENT, ID, TABLE
+from .snapshot import SnapshotProgress
 from .state import StreamState, data_sync_read
 
 UP_TO_DATE = "upToDate"
@@ -174,13 +175,16 @@ def _old_rows_deleted(ctx: ReadContext, run: StreamRun) -> Iterator[AirbyteMessa
             failure_type=FailureType.config_error,
         ) from None
     deleted = 0
+    progress = SnapshotProgress(table, (position, None))  # refuses pages that do not move on
+    key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)
     while True:
         emitted_at = messages.now_ms()
         for document in page.values:
             yield messages.record(table, {ID: document[ID], TABLE: table.name, COMPONENT: table.component,
                                           TS: position + 1, DELETED: True}, emitted_at)
         deleted += len(page.values)
-        if not page.has_more or page.cursor is None:
+        key = progress.next_key(key, page)
+        if key is None:
             break
-        page = ctx.reader.snapshot_page(table, position, page.cursor)
+        page = ctx.reader.snapshot_page(table, key[0], key[1])
     ctx.logger.info("Emitted %d deletes for the earlier rows of %s.", deleted, table)

@@ -56,14 +56,21 @@ def _first(dep: LocalDeployment, **tables: int):
     return config, catalog, out
 
 
-def test_a_cleared_and_refilled_table_reaches_the_destination_exactly(convex_server: LocalDeployment) -> None:
+@pytest.mark.parametrize("how", ["clear_tables", "deleted and created again"])
+def test_a_cleared_and_refilled_table_reaches_the_destination_exactly(convex_server: LocalDeployment,
+                                                                     how: str) -> None:
     dep = convex_server
+    dep.settings.snapshot_page_size = 2  # the old rows are listed over several pages
     config, catalog, first = _first(dep, users=5, posts=3)
     users = {key: DedupTable().apply(rows) for key, rows in records(first).items()}
     second = read(config, catalog, state=last_states(first.state_messages))  # the cursor is saved now
     assert not records(second)
     assert all("data_sync_cursor" in blob for blob in state_blobs(second).values())
-    _clear_tables(dep, "users")
+    if how == "clear_tables":
+        _clear_tables(dep, "users")
+    else:
+        dep.delete_table("users")
+        dep.create_table("users")
     dep.insert("users", {"name": "after the clear"})
     dep.insert("posts", {"name": "unrelated"})
     third = read(config, catalog, state=last_states(second.state_messages))
