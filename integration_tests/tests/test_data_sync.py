@@ -108,3 +108,14 @@ def test_active_syncs_and_plan_gate(api: Api) -> None:
 def test_older_backends_have_no_such_route(api: Api, route: str) -> None:
     api.dep.settings.data_sync_api = False
     assert api.post(route, {"cursor": 1}).status_code == 404
+
+
+def test_active_syncs_page_most_recent_first(api: Api) -> None:
+    api.dep.insert("users", {"name": "a"})
+    first = _sync(api)["syncId"]
+    api.dep.clock.advance(10**9)
+    second = _sync(api)["syncId"]
+    page = api.get("/api/v1/data/list_active_syncs", {"limit": 1}).json()
+    assert [s["syncId"] for s in page["syncs"]] == [second] and page["pagination"]["hasMore"] is True
+    rest = api.get("/api/v1/data/list_active_syncs", {"limit": 1, "cursor": page["pagination"]["nextCursor"]}).json()
+    assert [s["syncId"] for s in rest["syncs"]] == [first] and rest["pagination"] == {"hasMore": False}
