@@ -18,6 +18,7 @@ _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
 class Args:
     values: dict[str, Any]
     from_query: bool
+    client: str | None = None  # the Convex-Client header (the data sync API tags its sync ids with it)
 
     def error(self, message: str) -> ApiError:
         if self.from_query:

@@ -13,7 +13,7 @@ from typing import Any
 from . import ids, shapes
 from .args import Args
 from .database import Database
-from .errors import ApiError
+from .errors import ApiError, internal_error
 from .selection import ALL_COLUMNS, Columns, from_args
 from .settings import Settings
 from .storage import DELETE, Tablet
@@ -55,7 +55,7 @@ def _value(prefix: str, doc_text: str) -> str:
 
 
 # -- list_snapshot ----------------------------------------------------------------------------------
-def _parse_cursor(raw: str) -> tuple[str, str]:
+def _parse_cursor(raw: str, settings: Settings) -> tuple[str, str]:
     try:
         parsed = json.loads(raw)
         tablet, doc_id = parsed["tablet"], parsed["id"]
@@ -64,7 +64,14 @@ def _parse_cursor(raw: str) -> tuple[str, str]:
         if ids.decode_id(doc_id) is None:
             raise ValueError
     except (ValueError, KeyError, TypeError):
-        raise ApiError(400, "InvalidListSnapshotCursor", f"Invalid list_snapshot cursor: {raw[:200]}") from None
+        if settings.invalid_snapshot_cursor_status == 500:
+            raise internal_error() from None  # before 2026-08-17 the parse error had no metadata
+        raise ApiError(
+            400,
+            "InvalidListSnapshotCursor",
+            "Invalid value for the `cursor` argument of list_snapshot. Use a `cursor` returned by a previous "
+            "list_snapshot call, and treat it as an opaque value.",
+        ) from None
     return tablet, doc_id
 
 
@@ -76,8 +83,9 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
     snapshot = args.int("snapshot")
     raw_cursor = args.str("cursor")
     fmt = parse_format(args.str("format"))
-    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query)
-    cursor = _parse_cursor(raw_cursor) if raw_cursor is not None else None
+    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query,
+                          table_parameter=settings.table_parameter)
+    cursor = _parse_cursor(raw_cursor, settings) if raw_cursor is not None else None
     with db.lock:
         now = db.read_ts()
         if snapshot is None:
@@ -86,6 +94,8 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
             raise ApiError(400, "SnapshotTooOld", f"Snapshot value {snapshot} is too far in the past.")
         elif snapshot > now:
             raise ApiError(400, "SnapshotTooNew", f"Snapshot value {snapshot} is in the future.")
+        elif settings.snapshot_retention_ns is not None and snapshot < db.clock.now_ns() - settings.snapshot_retention_ns:
+            raise ApiError(503, "InternalServerError", "Your request couldn't be completed. Try again later.")
         tables = [t for t in _user_tables(db.tablets_at(snapshot)) if selection.includes_table(t.component, t.name)]
         after_id = ""
         if cursor is not None:
@@ -119,7 +129,8 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
 def document_deltas(db: Database, settings: Settings, args: Args) -> str:
     cursor = args.int("cursor")
     fmt = parse_format(args.str("format"))
-    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query)
+    selection = from_args(args.values, settings.ignore_table_name, allow_selection=not args.from_query,
+                          table_parameter=settings.table_parameter)
     if cursor is None:
         raise ApiError(400, "DocumentDeltasCursorRequired", "/api/document_deltas requires a cursor")
     with db.lock:

@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from . import export, functions, importer
+from . import data_sync, export, functions, importer
 from .args import Args
 from .auth import IMPORT, VIEW_DATA
 from .errors import ApiError, internal_error
@@ -105,6 +105,11 @@ ROUTES: dict[str, Route] = {
     "/api/list_snapshot": Route({"GET", "POST"}, _text(export.list_snapshot), True, VIEW_DATA),
     "/api/document_deltas": Route({"GET", "POST"}, _text(export.document_deltas), True, VIEW_DATA),
     "/api/get_table_column_names": Route({"GET"}, _text(export.get_table_column_names), True, VIEW_DATA),
+    "/api/v1/data/sync": Route({"POST"}, _text(data_sync.data_sync), True, VIEW_DATA),
+    "/api/v1/data/list_active_syncs": Route({"GET"}, _text(data_sync.list_active_syncs), True, VIEW_DATA),
+    "/api/data_sync_cursor_from_deltas": Route(
+        {"POST"}, _text(data_sync.data_sync_cursor_from_deltas), True, VIEW_DATA
+    ),
     "/api/streaming_import/add_primary_key_indexes": Route(
         {"PUT"}, _empty(importer.add_primary_key_indexes), False, IMPORT, json_body=True
     ),
@@ -348,6 +353,8 @@ class Handler(BaseHTTPRequestHandler):
             if functions.serves(path):
                 return functions.respond(dep, self.command, path, self.headers, query, body) + (params,)
             route = ROUTES.get(path)
+            if path in data_sync.ROUTES and not dep.settings.data_sync_api:
+                route = None  # a backend from before the data sync API
             if route is None:
                 raise ApiError(404, "NotFound", f"No route for {path}")
             if self.command not in route.methods:
@@ -363,9 +370,9 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(values, dict):
                     raise ApiError(400, "BadJsonBody", "Failed to deserialize the JSON body into the target type: expected a struct")
                 params = _summary(name, values)
-                args = Args(values, from_query=False)
+                args = Args(values, from_query=False, client=client)
             else:
-                args = Args({k: v for k, v in query.items() if k != "adminKey"}, from_query=True)
+                args = Args({k: v for k, v in query.items() if k != "adminKey"}, from_query=True, client=client)
             if name == "import_airbyte_records":
                 dep.write_limiter.admit(len(body), dep.settings.max_write_bytes_per_s)
             result = route.run(dep, args)

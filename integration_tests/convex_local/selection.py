@@ -119,12 +119,27 @@ def parse_selection(raw: Any) -> Selection:
     return Selection(components, _other(raw, "selection"))
 
 
-def from_args(args: dict[str, Any], ignore_table_name: bool, allow_selection: bool) -> Selection:
+TABLE_PARAMETER_ERAS = ("both", "table_name", "tableName")
+
+
+def _table_arg(args: dict[str, Any], era: str) -> Any:
+    """The table the request names, as a backend of `era` reads it (see Settings.table_parameter)."""
+    if era == "both":
+        # One field with an alias in an untagged enum: both spellings at once fail that variant, and
+        # the request falls through to the next one (a component, or every table).
+        if "table_name" in args and "tableName" in args:
+            return None
+        return args.get("table_name", args.get("tableName"))
+    if era in ("table_name", "tableName"):
+        return args.get(era)
+    raise ValueError(f"unknown table_parameter era {era!r}; expected one of {TABLE_PARAMETER_ERAS}")
+
+
+def from_args(args: dict[str, Any], ignore_table_name: bool, allow_selection: bool,
+              table_parameter: str = "both") -> Selection:
     if allow_selection and "selection" in args and args["selection"] is not None:
         return parse_selection(args["selection"])
-    table = args.get("table_name")
-    if table is None and not ignore_table_name:
-        table = args.get("tableName")
+    table = _table_arg(args, "table_name" if ignore_table_name else table_parameter)
     component = args.get("component")
     for name, value in (("table_name", table), ("component", component)):
         if value is not None and not isinstance(value, str):

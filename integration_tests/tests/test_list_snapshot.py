@@ -141,6 +141,24 @@ def test_table_selection(api: Api) -> None:
     assert tables(table_name="users") == [("", "users")]
 
 
+def test_table_parameter_eras(api: Api) -> None:
+    """Corrections: 2025-07-01..08-14 read only tableName, then only table_name until 2026-03-16, then both;
+    both spellings at once make current backends select every table (untagged enum)."""
+    dep = api.dep
+    dep.insert("users", {"a": 1.0})
+    dep.insert("posts", {"b": 1.0})
+
+    def tables(**params):  # noqa: ANN001, ANN202
+        return sorted(v["_table"] for p in all_snapshot_pages(api, **params) for v in p["values"])
+    assert tables(table_name="users", tableName="users") == ["posts", "users"]
+    dep.settings.table_parameter = "tableName"
+    assert tables(table_name="users") == ["posts", "users"]
+    assert tables(tableName="users") == ["users"]
+    dep.settings.table_parameter = "table_name"
+    assert tables(tableName="users") == ["posts", "users"]
+    assert tables(table_name="users", tableName="posts") == ["users"]
+
+
 def test_post_selection_object_and_columns(api: Api) -> None:
     dep = api.dep
     dep.insert("users", {"name": "a", "secret": "s"})

@@ -17,7 +17,7 @@ from .errors import (
     ConvexRequestError,
     ConvexTransientError,
 )
-from .pages import DeltaPage, SnapshotPage
+from .pages import DataSyncPage, DeltaPage, SnapshotPage
 from .retry import RetryPolicy
 from .secret import Secret, redact
 from .version import EXPORT_CLIENT, IMPORT_CLIENT, client_id, package_version
@@ -35,6 +35,7 @@ __all__ = [
     "ConvexPermissionError",
     "ConvexRequestError",
     "ConvexTransientError",
+    "DataSyncPage",
     "DeltaPage",
     "RetryPolicy",
     "Secret",

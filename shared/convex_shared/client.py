@@ -14,9 +14,12 @@ import orjson
 
 from .config import ConnectionSettings
 from .pages import (
+    DataSyncPage,
     DeltaPage,
     SnapshotPage,
     bad_shape,
+    parse_data_sync_cursor,
+    parse_data_sync_page,
     parse_delta_page,
     parse_empty,
     parse_indexes_ready,
@@ -24,7 +27,9 @@ from .pages import (
     parse_object,
     parse_schemas_by_component,
     parse_snapshot_page,
+    parse_table_column_names,
 )
+from .retry import RetryPolicy
 from .transport import Transport
 
 _EXPORT = "/api"
@@ -39,12 +44,27 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _selection(params: dict[str, str], table_name: str | None, component: str | None) -> None:
-    # `table_name` is the spelling every backend reads; some only read it and ignore `tableName`.
+#: The table parameter's spellings. Backends from 2025-08-14 read `table_name` (those since 2026-03-16 read
+#: both), self-hosted builds from 2025-07-01 to 2025-08-14 read only `tableName`, and sending both at once
+#: makes current backends select every table. So one is sent: `table_name` until a page shows otherwise.
+TABLE_NAME: str = "table_name"
+TABLE_NAME_OLD: str = "tableName"
+
+
+def _selection(params: dict[str, str], table_name: str | None, component: str | None,
+               spelling: str = TABLE_NAME) -> None:
     if table_name is not None:
-        params["table_name"] = table_name
+        params[spelling] = table_name
     if component is not None:
         params["component"] = component
+
+
+def _holds_other_tables(values: list[dict[str, Any]], table_name: str | None, component: str | None) -> bool:
+    """Whether a page asked for one table holds rows of others (the backend ignored the table parameter)."""
+    if table_name is None:
+        return False
+    return any(v.get("_table") != table_name or (component is not None and v.get("_component", "") != component)
+               for v in values)
 
 
 def _keep(values: list[dict[str, Any]], table_name: str | None, component: str | None) -> list[dict[str, Any]]:
@@ -81,6 +101,7 @@ class ConvexClient:
         self.settings = settings
         self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"),
                                     max_connections=max_connections)
+        self.table_parameter = TABLE_NAME  # the spelling list_snapshot sends (see TABLE_NAME_OLD)
 
     @property
     def request_count(self) -> int:
@@ -113,24 +134,45 @@ class ConvexClient:
         parse = parse_schemas_by_component if by_component else parse_object
         return self._transport.call("GET", f"{_EXPORT}/json_schemas", parse, params=params)
 
+    def get_table_column_names(self) -> dict[str, list[tuple[str, list[str]]]]:
+        """Every active table's top-level column names, `{component: [(table, columns)]}`. Never fails on a
+        table's shape: a table Convex cannot describe lists only `_creationTime` and `_id`."""
+        return self._transport.call("GET", f"{_EXPORT}/get_table_column_names", parse_table_column_names)
+
     def list_snapshot(self, snapshot: int | None = None, cursor: str | None = None, table_name: str | None = None,
                       component: str | None = None, fmt: str = "json",
-                      body_filter: BodyFilter | None = None) -> SnapshotPage:
-        """One page of a consistent snapshot; pass back the same `snapshot` with every cursor."""
+                      body_filter: BodyFilter | None = None, retry: RetryPolicy | None = None) -> SnapshotPage:
+        """One page of a consistent snapshot; pass back the same `snapshot` with every cursor.
+        `retry` overrides the settings' policy for this request (e.g. a short one while diagnosing)."""
         params: dict[str, str] = {"format": fmt}
         if snapshot is not None:
             params["snapshot"] = str(snapshot)
         if cursor is not None:
             params["cursor"] = cursor
-        _selection(params, table_name, component)
+        _selection(params, table_name, component, self.table_parameter)
 
         def parse(body: bytes) -> SnapshotPage:
             page = parse_snapshot_page(body)
+            if params.get(TABLE_NAME) is not None and _holds_other_tables(page.values, table_name, component):
+                self._use_old_table_parameter()
             kept = _keep(page.values, table_name, component)
             return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
 
         # Filtering inside the parser: a malformed row is then a bad response like any other (retried).
-        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params)
+        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params,
+                                    retry=retry)
+
+    def _use_old_table_parameter(self) -> None:
+        """A backend that ignored `table_name` (self-hosted builds of July to mid-August 2025 read only
+        `tableName`): rows stay right thanks to `_keep`, but each table's snapshot would page through the
+        whole deployment, so the rest of this client's requests spell it `tableName`. Logged once."""
+        if self.table_parameter == TABLE_NAME_OLD:
+            return
+        self.table_parameter = TABLE_NAME_OLD
+        self._transport.logger.warning(
+            "This Convex backend ignored the table_name parameter of list_snapshot and sent rows of other tables "
+            "(self-hosted builds of July to mid-August 2025 read only tableName). Sending tableName for the rest "
+            "of the sync, so that each table's snapshot reads only that table.")
 
     def document_deltas(self, cursor: int, table_name: str | None = None, component: str | None = None,
                         fmt: str = "json", body_filter: BodyFilter | None = None) -> DeltaPage:
@@ -144,6 +186,27 @@ class ConvexClient:
             return page if kept is page.values else DeltaPage(kept, page.cursor, page.has_more)
 
         return self._transport.call("GET", f"{_EXPORT}/document_deltas", _filtered(parse, body_filter), params=params)
+
+    # -- the data sync API (newer backends; older ones answer 404) ----------------------
+
+    def data_sync(self, cursor: str | None, selection: Mapping[str, Any] | None = None,
+                  body_filter: BodyFilter | None = None) -> DataSyncPage:
+        """One page of `POST /api/v1/data/sync` (no cursor: a new sync). Values are always `export_json`."""
+        args: dict[str, Any] = {}
+        if cursor is not None:
+            args["cursor"] = cursor
+        if selection is not None:
+            args["selection"] = selection
+        return self._transport.call("POST", "/api/v1/data/sync", _filtered(parse_data_sync_page, body_filter),
+                                    body=orjson.dumps(args))
+
+    def data_sync_cursor_from_deltas(self, cursor: int, selection: Mapping[str, Any] | None = None) -> str:
+        """The data sync cursor equivalent to a `document_deltas` position for the selected tables."""
+        args: dict[str, Any] = {"cursor": cursor}
+        if selection is not None:
+            args["selection"] = selection
+        return self._transport.call("POST", f"{_EXPORT}/data_sync_cursor_from_deltas", parse_data_sync_cursor,
+                                    body=orjson.dumps(args))
 
     # -- streaming import -------------------------------------------------------------
 

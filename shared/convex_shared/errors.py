@@ -187,14 +187,19 @@ CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
         "are gone. " + _REFRESH),
     # Export schemas.
     "NoSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
-        "A table holds documents that are not plain objects, and streaming export needs a schema for it. Add a "
-        "validator for the table in convex/schema.ts and deploy, or leave the table out of the sync."),
+        "Convex cannot infer the schema of at least one table (it names none), so it describes no table of the "
+        "deployment: that table's documents have more than 64 top-level fields (counting _id and _creationTime) or "
+        "a top-level field name that is not an identifier (such as 'Order ID' or 'first-name'). Add a validator "
+        "for the table in convex/schema.ts and deploy, or rename such fields to identifiers (letters, digits, "
+        "underscores) and keep at most 62 fields of your own."),
     "NoTableDefinitionForExport": CodeInfo(ConvexRequestError, CONFIG,
-        "A table has no definition in convex/schema.ts, which streaming export needs for its documents. Add a "
-        "defineTable(...) for it and deploy, or leave the table out of the sync."),
+        "A table whose schema Convex cannot infer (more than 64 top-level fields, or a field name that is not an "
+        "identifier) has no definition in convex/schema.ts, so Convex describes no table of the deployment. Add a "
+        "defineTable(...) for it and deploy."),
     "UnsupportedSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
-        "A table's schema.ts validator is a shape streaming export cannot export (the top level must be an object). "
-        "Change the validator, or leave the table out of the sync."),
+        "A table's schema.ts validator is a shape streaming export cannot describe (the top level must be one "
+        "object, not a union of objects), so Convex describes no table of the deployment. Change the validator "
+        "and deploy."),
     # Import data and keys.
     "EmptyPrimaryKey": CodeInfo(ConvexRequestError, CONFIG,
         "A stream synced in a deduplicating mode has an empty primary key. Choose a primary key for the stream in "
@@ -218,6 +223,15 @@ CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
     "InternalServerError": CodeInfo(ConvexTransientError, TRANSIENT,
         "The Convex deployment had an internal error. This is usually temporary: run the sync again later, and "
         "check https://status.convex.dev if it persists."),
+    # The data sync API (/api/v1/data/sync, data_sync_cursor_from_deltas).
+    "DataSyncCursorExpired": CodeInfo(ConvexRequestError, CONFIG,
+        "The saved data sync position is older than the deployment's retention window, so the changes since then "
+        "are gone. " + _REFRESH),
+    "InvalidDataSyncCursor": CodeInfo(ConvexRequestError, CONFIG,
+        "Convex could not read the saved data sync position (cursor), or it is ahead of the deployment's clock; "
+        "the saved state is damaged or from another deployment. " + _REFRESH),
+    "InvalidDataSyncSelection": CodeInfo(ConvexRequestError, SYSTEM,
+        "Convex rejected the table selection of a data sync request. " + _REPORT),
 }
 
 #: Statuses that are always worth retrying, whatever the code says.

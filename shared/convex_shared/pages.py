@@ -39,6 +39,27 @@ class DeltaPage:
     has_more: bool
 
 
+@dataclass(frozen=True, slots=True)
+class DataSyncPage:
+    """One page of `/api/v1/data/sync`, its values flattened into rows shaped like document_deltas' ones
+    (the document's fields plus `_component`, `_table`, `_ts`, `_deleted`).
+
+    `truncates` lists (component, table) whose earlier rows are gone (cleared, replaced, or newly
+    synced); they apply before `values`. `status` is `snapshotting`, `stale` or `upToDate`;
+    `snapshot_ts` is the timestamp the synced data is consistent at (None while snapshotting).
+    `next_cursor` is always there: the sync is an endless stream."""
+
+    values: list[dict[str, Any]]
+    truncates: list[tuple[str, str]]
+    status: str
+    snapshot_ts: int | None
+    sync_id: str
+    next_cursor: str
+
+
+_DATA_SYNC_STATUSES = ("snapshotting", "stale", "upToDate")
+
+
 def bad_shape(what: str) -> ConvexBadResponseError:
     """The error for a body that decoded but is not shaped as expected."""
     return ConvexBadResponseError(f"{_NOT_CONVEX} ({what})", reason=f"not a Convex response: {what}")
@@ -112,6 +133,41 @@ def parse_delta_page(body: bytes) -> DeltaPage:
     )
 
 
+def parse_data_sync_page(body: bytes) -> DataSyncPage:
+    """`{"status": {"type", "snapshotTs"?}, "truncates": [{"component", "table"}], "values": [{"component",
+    "table", "ts", "deleted", "value": {...}}], "syncId": str, "pagination": {"hasMore", "nextCursor"}}`."""
+    obj = _object(body)
+    status = _field(obj, "status", (dict,))
+    kind = _field(status, "type", (str,))
+    if kind not in _DATA_SYNC_STATUSES:
+        raise bad_shape(f"unknown data sync status {kind[:40]!r}")
+    snapshot_ts = _field(status, "snapshotTs", (int,)) if kind != "snapshotting" else None
+    truncates = []
+    for entry in _field(obj, "truncates", (list,)):
+        if not isinstance(entry, dict):
+            raise bad_shape("a truncate is not an object")
+        truncates.append((_field(entry, "component", (str,)), _field(entry, "table", (str,))))
+    rows = []
+    for entry in _field(obj, "values", (list,)):
+        if not isinstance(entry, dict):
+            raise bad_shape("a value in 'values' is not an object")
+        row = _field(entry, "value", (dict,))
+        row["_component"] = _field(entry, "component", (str,))
+        row["_table"] = _field(entry, "table", (str,))
+        row["_ts"] = _field(entry, "ts", (int,))
+        row["_deleted"] = _field(entry, "deleted", (bool,))
+        rows.append(row)
+    pagination = _field(obj, "pagination", (dict,))
+    return DataSyncPage(rows, truncates, kind, snapshot_ts, _field(obj, "syncId", (str,)),
+                        _field(pagination, "nextCursor", (str,)))
+
+
+def parse_data_sync_cursor(body: bytes) -> str:
+    """`{"cursor": str}` (data_sync_cursor_from_deltas)."""
+    cursor: str = _field(_object(body), "cursor", (str,))
+    return cursor
+
+
 def parse_object(body: bytes) -> dict[str, Any]:
     """Any JSON object (json_schemas)."""
     return _object(body)
@@ -124,6 +180,26 @@ def parse_schemas_by_component(body: bytes) -> dict[str, Any]:
         if not isinstance(tables, dict):
             raise bad_shape(f"component {component!r} maps to {type(tables).__name__}, not an object")
     return schemas
+
+
+def parse_table_column_names(body: bytes) -> dict[str, list[tuple[str, list[str]]]]:
+    """`{"byComponent": {"<component path>": [{"name": "users", "columns": ["_id", ...]}]}}`
+    -> `{component: [(table, columns)]}` (get_table_column_names)."""
+    by_component = _field(_object(body), "byComponent", (dict,))
+    out: dict[str, list[tuple[str, list[str]]]] = {}
+    for component, tables in by_component.items():
+        if not isinstance(tables, list):
+            raise bad_shape(f"component {component!r} maps to {type(tables).__name__}, not a list")
+        listed = out.setdefault(component, [])
+        for table in tables:
+            if not isinstance(table, dict):
+                raise bad_shape(f"a table of component {component!r} is {type(table).__name__}, not an object")
+            name = _field(table, "name", (str,))
+            columns = _field(table, "columns", (list,))
+            if not all(isinstance(column, str) for column in columns):
+                raise bad_shape(f"table {name!r} lists a column that is not a string")
+            listed.append((name, columns))
+    return out
 
 
 def parse_null(body: bytes) -> None:

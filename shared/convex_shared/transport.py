@@ -28,7 +28,7 @@ from .errors import (
     ConvexTransientError,
     error_for_status,
 )
-from .retry import parse_retry_after
+from .retry import RetryPolicy, parse_retry_after
 
 T = TypeVar("T")
 
@@ -137,9 +137,11 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         idempotent: bool = True,
+        retry: RetryPolicy | None = None,
     ) -> T:
-        """Send, retry transient failures within the policy, and return `parse(body)` of the 2xx answer."""
-        policy = self.settings.retry
+        """Send, retry transient failures within the policy (`retry`, else the settings'), and return
+        `parse(body)` of the 2xx answer."""
+        policy = retry or self.settings.retry
         started = time.monotonic()
         attempt = 0
         while True:

@@ -42,7 +42,7 @@ class SourceConfig:
         return cls(
             connection=ConnectionSettings.from_config(config, retry=retry),
             tables=_tables(config.get("tables")),
-            include_components=_boolean(config, "include_components", False),
+            include_components=_boolean(config, "include_components", True),
             on_expired_position=_on_expired(config.get("on_expired_position")),
         )
 

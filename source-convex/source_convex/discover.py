@@ -1,7 +1,8 @@
 """Which tables the deployment has, and their stream schemas.
 
 One request: `GET /api/json_schemas?deltaSchema=true&format=json&byComponent=true`, which
-answers `{"<component path>": {"<table>": <schema>}}` with `""` for the app's own tables.
+answers `{"<component path>": {"<table>": <schema>}}` with `""` for the app's own tables
+(when Convex refuses to describe the deployment, see `table_schemas` for the fallback).
 The user's `tables` / `include_components` choice then picks the tables offered.
 """
 
@@ -15,6 +16,7 @@ from convex_shared import ConvexClient
 
 from .config import SourceConfig
 from .schema import to_airbyte_schema
+from .table_schemas import deployment_schemas
 from .tables import TableRef
 
 
@@ -27,15 +29,6 @@ class DiscoveredTable:
     airbyte_schema: Mapping[str, Any]
 
 
-def all_tables(schemas_by_component: Mapping[str, Mapping[str, Any]]) -> dict[TableRef, Mapping[str, Any]]:
-    """Every table of a by-component json_schemas answer, with its Convex schema."""
-    return {
-        TableRef(component, name): schema
-        for component, tables in schemas_by_component.items()
-        for name, schema in tables.items()
-    }
-
-
 class Discoverer:
     """Lists the tables a config offers."""
 
@@ -46,7 +39,7 @@ class Discoverer:
 
     def convex_schemas(self) -> dict[TableRef, Mapping[str, Any]]:
         """Every table of the deployment (whatever the config selects) with its Convex schema."""
-        return all_tables(self._client.json_schemas(delta_schema=True, by_component=True, fmt="json"))
+        return deployment_schemas(self._client, self._logger)
 
     def missing_tables(self, schemas: Mapping[TableRef, Any]) -> list[TableRef]:
         """Tables named in the config that the deployment does not have."""

@@ -13,9 +13,9 @@ ends the read with an error naming its table.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Final, Mapping, Optional, TypeVar
+from typing import Any, Callable, Final, Iterable, Mapping, Optional, TypeVar
 
-from convex_shared import ConvexClient, ConvexRequestError, DeltaPage, SnapshotPage
+from convex_shared import ConvexClient, ConvexRequestError, DataSyncPage, DeltaPage, RetryPolicy, SnapshotPage
 
 from .clean_json import Converter, compile_converter
 from .export_values import BadWrapperError, convert_value, has_markers, page_needs_conversion, rewrite_wrappers
@@ -43,17 +43,31 @@ class PageReader:
         self.fmt = EXPORT_JSON
         self._converters: dict[TableRef, Optional[Converter]] = {}
 
-    def snapshot_page(self, table: TableRef, snapshot: Optional[int], cursor: Optional[str]) -> SnapshotPage:
-        """One page of `table`'s snapshot (only that table's rows, whatever the backend sends)."""
+    def snapshot_page(self, table: TableRef, snapshot: Optional[int], cursor: Optional[str],
+                      retry: Optional[RetryPolicy] = None) -> SnapshotPage:
+        """One page of `table`'s snapshot (only that table's rows, whatever the backend sends);
+        `retry` overrides the client's retry policy for it."""
         rewrite = _Rewrite()
         page = self._negotiated(
             lambda fmt: self._client.list_snapshot(
                 snapshot=snapshot, cursor=cursor, table_name=table.name, component=table.component, fmt=fmt,
-                body_filter=rewrite if fmt == EXPORT_JSON else None,
+                body_filter=rewrite if fmt == EXPORT_JSON else None, retry=retry,
             )
         )
         self._convert(page.values, table, rewrite.leftover)
         return page
+
+    def data_sync_page(self, cursor: str, tables: Iterable[TableRef]) -> DataSyncPage:
+        """One `/api/v1/data/sync` page of `tables`, its rows shaped and checked like change-log rows."""
+        rewrite = _Rewrite()
+        page = self._client.data_sync(cursor, selection_of(tables), body_filter=rewrite)
+        check_rows(page.values, None)
+        self._unwrap(page.values, None, rewrite.leftover)
+        return page
+
+    def data_sync_cursor(self, position: int, tables: Iterable[TableRef]) -> str:
+        """The data sync cursor of `tables` equivalent to the change-log `position`."""
+        return self._client.data_sync_cursor_from_deltas(position, selection_of(tables))
 
     def delta_page(self, cursor: int) -> DeltaPage:
         """One page of the change log after `cursor`, every table; rows are routed by the caller."""
@@ -82,12 +96,7 @@ class PageReader:
     def _convert(self, values: list[dict[str, Any]], table: Optional[TableRef], leftover: bool) -> None:
         check_rows(values, table)
         if self.fmt == EXPORT_JSON:
-            if leftover and page_needs_conversion(values):
-                for document in values:
-                    try:
-                        convert_value(document)
-                    except BadWrapperError as err:
-                        raise bad_row(document, table, f"holding {err}") from None
+            self._unwrap(values, table, leftover)
             return
         for document in values:
             ref = table or TableRef(document.get("_component", ""), document["_table"])
@@ -95,11 +104,29 @@ class PageReader:
             if converter is not None:
                 converter(document)
 
+    @staticmethod
+    def _unwrap(values: list[dict[str, Any]], table: Optional[TableRef], leftover: bool) -> None:
+        """export_json values: unwrap the `$bytes` / `$float` markers the body filter could not."""
+        if leftover and page_needs_conversion(values):
+            for document in values:
+                try:
+                    convert_value(document)
+                except BadWrapperError as err:
+                    raise bad_row(document, table, f"holding {err}") from None
+
     def _converter(self, table: TableRef) -> Optional[Converter]:
         if table not in self._converters:
             schema = self._schemas.get(table)
             self._converters[table] = compile_converter(schema) if schema is not None else None
         return self._converters[table]
+
+
+def selection_of(tables: Iterable[TableRef]) -> dict[str, Any]:
+    """The data sync selection of exactly `tables` (every column)."""
+    selection: dict[str, Any] = {"_other": "excluded"}
+    for table in tables:
+        selection.setdefault(table.component, {"_other": "excluded"})[table.name] = {"_other": "included"}
+    return selection
 
 
 class _Rewrite:

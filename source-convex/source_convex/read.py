@@ -12,7 +12,9 @@ stream-status TRACE messages itself. Order of a sync:
    every stream that starts a new snapshot goes out, before any record; then table by
    table in catalog order, all new ones at the pinned timestamp; each table's state goes
    out when it is done. Full-refresh streams are COMPLETE here.
-4. One change-log walk (`deltas`) for every incremental stream.
+4. One pass over the changes for every incremental stream: the data sync API where the deployment
+   has it (`data_sync`, which also sees cleared and replaced tables), else one change-log walk
+   (`deltas`).
 5. Final states and COMPLETE; then a config_error if the catalog named missing streams.
 
 On any failure the states of what was emitted go out first, then INCOMPLETE for every
@@ -38,16 +40,16 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexClient, ConvexError, DeltaPage
 from convex_shared.airbyte import traced
 
-from . import deltas, messages
+from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpointer, Progress
 from .context import ReadContext
 from .config import OnExpiredPosition
 from .expiry import expired_message, probe
-from .discover import all_tables
 from .pages import PageReader
 from .plan import ReadPlan, StreamRun, plan_read
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position
+from .table_schemas import deployment_schemas
 from .tables import TableRef
 
 _STARTED = AirbyteStreamStatus.STARTED
@@ -103,7 +105,7 @@ class ReadOrchestrator:
                     self._open[table] = None
                     yield messages.status(table.name, table.namespace, _STARTED)
             self._doing = "Listing the tables of the deployment"
-            schemas = all_tables(self._client.json_schemas(delta_schema=True, by_component=True, fmt="json"))
+            schemas = deployment_schemas(self._client, self._logger)
             reader = PageReader(self._client, schemas, self._logger)
             self._context = ReadContext(
                 reader, self._logger, Checkpointer(self._cadence), Progress(self._logger, self._cadence)
@@ -221,9 +223,16 @@ class ReadOrchestrator:
             yield from self._finish(run)
 
     def _walk(self, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]]) -> Iterator[AirbyteMessage]:
-        self._doing = "Reading the change log"
+        self._doing = "Reading the changes since the last sync"
         for run in runs:
             yield from self._running(run)
+        try:
+            yield from data_sync.walk(self._ctx, runs)
+            return
+        except data_sync.DataSyncUnavailable as unavailable:
+            self._logger.info("This Convex backend has no data sync API (%s answered 404); reading the change log "
+                              "with document_deltas, which cannot see cleared or replaced tables.", unavailable)
+        self._doing = "Reading the change log"
         yield from deltas.walk(self._ctx, runs, first_page)
 
     # -- checkpoints and endings ----------------------------------------------------------

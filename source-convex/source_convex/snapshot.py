@@ -41,6 +41,7 @@ from . import messages
 from .context import ReadContext
 from .plan import StreamRun
 from .prefetch import lookahead
+from .resumed_snapshot import first_resumed_page
 from .state import replaced_snapshot_start, snapshot_finished, snapshot_page_read, snapshot_started
 from .tables import TableRef
 
@@ -135,8 +136,9 @@ class SnapshotPhase:
         while True:
             state = run.state
             start: Key = (self.pinned, None) if state is None else (state["delta_cursor"], state["snapshot_cursor"])
+            resumed = state is not None and run.table not in self._started  # its position comes from saved state
             try:
-                count = yield from self._pages(run, start)
+                count = yield from self._pages(run, start, resumed)
                 break
             except ConvexRequestError as err:
                 if err.code != "SnapshotTooOld" or run.snapshot_restarted:
@@ -161,8 +163,9 @@ class SnapshotPhase:
         self._first_page = None
         return page if start == (page.snapshot, None) else None
 
-    def _pages(self, run: StreamRun, start: Key) -> Generator[AirbyteMessage, None, int]:
-        """Emit the table's snapshot from `start`; returns the record count."""
+    def _pages(self, run: StreamRun, start: Key, resumed: bool) -> Generator[AirbyteMessage, None, int]:
+        """Emit the table's snapshot from `start`; returns the record count. The first page of a snapshot
+        `resumed` from saved state is read with Convex's unnamed refusals recognised (see resumed_snapshot)."""
         table = run.table
         ctx = self._ctx
         phase = f"snapshot of table {table}"
@@ -171,7 +174,10 @@ class SnapshotPhase:
             return ctx.reader.snapshot_page(table, key[0], key[1])
 
         count = 0
-        pages = lookahead(fetch, start, SnapshotProgress(table, start).next_key, self._held_page(table, start))
+        first = self._held_page(table, start)
+        if first is None and resumed and start[0] is not None:
+            first = first_resumed_page(ctx.reader, table, start[0], start[1])
+        pages = lookahead(fetch, start, SnapshotProgress(table, start).next_key, first)
         for page in pages:
             if run.state is None:
                 # A snapshot started here (a restart): its state goes out before its records.

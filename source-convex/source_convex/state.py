@@ -10,7 +10,13 @@ connection upgrades without a reset and could even be rolled back:
   read at; once the snapshot is done, the change-log position (`document_deltas` cursor,
   ns) up to which every change has been emitted.
 
-One optional key of our own, ignored by the incumbent:
+Two optional keys of our own, ignored by the incumbent:
+
+- `data_sync_cursor`, `data_sync_scope`: only past the snapshot, on backends with the data sync
+  API: the opaque `/api/v1/data/sync` cursor the incremental streams of the connection share, and a
+  digest of the tables it covers (see `data_sync`). `delta_cursor` then stays the equivalent
+  change-log position (the timestamp the stream was last consistent at), so the state still reads
+  as a 0.4.x one and an older backend continues from it.
 
 - `deltas_from`: only during a snapshot that replaced an older one Convex no longer serves
   (`SnapshotTooOld`): the older snapshot's timestamp. When the new snapshot finishes, the
@@ -43,6 +49,8 @@ class StreamState(_IncumbentKeys, total=False):
     """The saved state of one stream (see the module docstring for each key)."""
 
     deltas_from: int
+    data_sync_cursor: str
+    data_sync_scope: str
 
 
 class Phase(enum.Enum):
@@ -86,6 +94,13 @@ def load_state(raw: Optional[Mapping[str, Any]]) -> Optional[StreamState]:
     if delta_cursor is not None and not (_is_int(delta_cursor) and delta_cursor >= 0):
         raise StateError(f"delta_cursor must be a non-negative integer or null, not {delta_cursor!r}")
     state = StreamState(snapshot_cursor=snapshot_cursor, snapshot_has_more=has_more, delta_cursor=delta_cursor)
+    for key in ("data_sync_cursor", "data_sync_scope"):
+        value = raw.get(key)
+        if value is not None:
+            if not isinstance(value, str) or not value:
+                raise StateError(f"{key} must be a non-empty string, not {type(value).__name__}")
+            if not has_more:  # meaningful only past the snapshot
+                state[key] = value  # type: ignore[literal-required]
     deltas_from = raw.get("deltas_from")
     if deltas_from is not None:
         if not (_is_int(deltas_from) and deltas_from >= 0):
@@ -148,6 +163,18 @@ def deltas_read(state: StreamState, cursor: int) -> StreamState:
     if state["snapshot_has_more"] or current is None or cursor <= current:
         return state
     return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=cursor)
+
+
+def data_sync_read(state: StreamState, cursor: str, scope: str, consistent_at: Optional[int]) -> StreamState:
+    """A data sync page was emitted: continue after `cursor` (covering the tables digested as `scope`).
+    `consistent_at` (the page's `snapshotTs`, None while Convex re-reads a table) moves the equivalent
+    change-log position, never backwards."""
+    current = state["delta_cursor"]
+    if current is None or state["snapshot_has_more"]:
+        raise StateError("a data sync continues a stream past its snapshot only")
+    position_now = current if consistent_at is None else max(current, consistent_at)
+    return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=position_now,
+                       data_sync_cursor=cursor, data_sync_scope=scope)
 
 
 def position(state: Optional[StreamState]) -> Optional[int]:

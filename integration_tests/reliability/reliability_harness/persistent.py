@@ -23,7 +23,7 @@ from .faults import faults_fired
 from .processes import Run, destination_write, source_read, write_json
 from .secrets_guard import GUARD
 
-SOURCE_JOBS = [("list_snapshot", "503"), ("document_deltas", "reset"), ("json_schemas", "html502"),
+SOURCE_JOBS = [("list_snapshot", "503"), ("sync", "reset"), ("document_deltas", "reset"), ("json_schemas", "html502"),
                ("list_snapshot", "429"), ("document_deltas", "500"), ("list_snapshot", "slow")]
 DESTINATION_JOBS = [("import_airbyte_records", "500"), ("add_primary_key_indexes", "html502"),
                     ("import_airbyte_records", "reset"), ("import_airbyte_records", "429"),
@@ -92,6 +92,8 @@ class PersistentFaults:
         dep = self._deployment(str(job))
         if job.side == "source":
             dep.settings.snapshot_page_size = 50
+            # The changes are read with the data sync API (route "sync"); document_deltas only on older backends.
+            dep.settings.data_sync_api = job.route != "document_deltas"
             seed_origin(dep, 5, users=120, posts=60)
             config = connection_config(dep.url, dep.read_only_key, read_timeout_seconds=1.0)
             catalog = write_json(self._folder / f"{name}-catalog.json", configured_catalog(discovered_streams(config)))

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from convex_shared import ConvexBadResponseError, DeltaPage, SnapshotPage
+from convex_shared import ConvexBadResponseError, DeltaPage, SnapshotPage, pages
 from convex_shared.pages import (
     parse_delta_page,
     parse_indexes_ready,
@@ -93,3 +93,38 @@ def test_a_cut_off_page_of_documents_is_not_quoted_in_the_error() -> None:
         parse_snapshot_page(body)
     assert "secret-person" not in str(caught.value) and "secret-person" not in caught.value.reason
     assert f"({len(body)} bytes)" in caught.value.reason
+
+
+def test_data_sync_page_flattens_values_like_change_log_rows() -> None:
+    body = (b'{"status":{"type":"stale","snapshotTs":42},"truncates":[{"component":"","table":"users"}],'
+            b'"values":[{"component":"","table":"users","ts":41,"deleted":false,"value":{"_id":"a","n":1}},'
+            b'{"component":"","table":"users","ts":42,"deleted":true,"value":{"_id":"b"}}],'
+            b'"syncId":"airbyte-x","pagination":{"hasMore":true,"nextCursor":"c2"}}')
+    page = pages.parse_data_sync_page(body)
+    assert page.truncates == [("", "users")] and page.status == "stale" and page.snapshot_ts == 42
+    assert page.values == [{"_id": "a", "n": 1, "_component": "", "_table": "users", "_ts": 41, "_deleted": False},
+                           {"_id": "b", "_component": "", "_table": "users", "_ts": 42, "_deleted": True}]
+    assert (page.sync_id, page.next_cursor) == ("airbyte-x", "c2")
+    snapshotting = pages.parse_data_sync_page(
+        b'{"status":{"type":"snapshotting"},"truncates":[],"values":[],"syncId":"s",'
+        b'"pagination":{"hasMore":true,"nextCursor":"c"}}')
+    assert snapshotting.snapshot_ts is None
+
+
+@pytest.mark.parametrize("body", [
+    b'{"status":{"type":"later"},"truncates":[],"values":[],"syncId":"s","pagination":{"nextCursor":"c"}}',
+    b'{"status":{"type":"stale"},"truncates":[],"values":[],"syncId":"s","pagination":{"nextCursor":"c"}}',
+    b'{"status":{"type":"upToDate","snapshotTs":1},"truncates":[],"values":[],"syncId":"s","pagination":{}}',
+    b'{"status":{"type":"upToDate","snapshotTs":1},"truncates":[1],"values":[],"syncId":"s",'
+    b'"pagination":{"nextCursor":"c"}}',
+])
+def test_bad_data_sync_shapes(body: bytes) -> None:
+    with pytest.raises(ConvexBadResponseError):
+        pages.parse_data_sync_page(body)
+
+
+def test_table_column_names() -> None:
+    body = b'{"byComponent":{"":[{"name":"users","columns":["_creationTime","_id","name"]}],"auth":[]}}'
+    assert pages.parse_table_column_names(body) == {"": [("users", ["_creationTime", "_id", "name"])], "auth": []}
+    with pytest.raises(ConvexBadResponseError):
+        pages.parse_table_column_names(b'{"byComponent":{"":[{"name":"users","columns":[1]}]}}')

@@ -25,7 +25,7 @@ def _seed(dep: LocalDeployment) -> None:
 
 def test_streams_and_their_declarations(convex_server: LocalDeployment) -> None:
     _seed(convex_server)
-    catalog = discover(convex_server, config_for(convex_server))
+    catalog = discover(convex_server, config_for(convex_server, include_components=False))
     names = [(s.namespace, s.name) for s in catalog.streams]
     assert names == [(None, "empty"), (None, "kinds"), (None, "users")]
     for stream in catalog.streams:
@@ -36,9 +36,10 @@ def test_streams_and_their_declarations(convex_server: LocalDeployment) -> None:
     assert not find_catalog_problems(catalog)
 
 
-def test_component_tables_are_namespaced(convex_server: LocalDeployment) -> None:
+def test_component_tables_are_offered_by_default_namespaced(convex_server: LocalDeployment) -> None:
+    # A Better Auth-like component keeps business data (users, sessions) in its own tables.
     _seed(convex_server)
-    catalog = discover(convex_server, config_for(convex_server, include_components=True))
+    catalog = discover(convex_server, config_for(convex_server))
     names = [(s.namespace, s.name) for s in catalog.streams]
     assert names == [(None, "empty"), (None, "kinds"), (None, "users"), ("waitlist", "entries"), ("waitlist", "users")]
     assert not find_catalog_problems(catalog)

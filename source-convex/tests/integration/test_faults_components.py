@@ -14,11 +14,15 @@ def _rows(out) -> dict:
     return {key: sorted(rows, key=lambda r: (r["_ts"], r["_id"])) for key, rows in records(out).items()}
 
 
-def test_injected_faults_give_exactly_the_fault_free_records(convex_server: LocalDeployment) -> None:
+@pytest.mark.parametrize("changes_route", ["sync", "document_deltas"])  # with and without the data sync API
+def test_injected_faults_give_exactly_the_fault_free_records(convex_server: LocalDeployment,
+                                                             changes_route: str) -> None:
     """Reading is free of side effects, so the same read with and without faults must agree."""
     dep = convex_server
+    dep.settings.data_sync_api = changes_route == "sync"
     dep.settings.snapshot_page_size = 4
     dep.settings.deltas_page_rows = 4
+    dep.settings.data_sync_page_size = 4
     dep.generate("users", 30, seed=5)
     dep.generate("posts", 12, seed=6)
     config = config_for(dep)
@@ -40,7 +44,7 @@ def test_injected_faults_give_exactly_the_fault_free_records(convex_server: Loca
     changes_clean = read(config, catalog, state=saved)
 
     for kind in ("503", "reset", "html502"):
-        dep.faults.inject(route="document_deltas", kind=kind, rate=0.4, count=1, seed=len(kind), retry_after_s=0.05)
+        dep.faults.inject(route=changes_route, kind=kind, rate=0.4, count=1, seed=len(kind), retry_after_s=0.05)
     changes_faulty = read(config, catalog, state=saved, retry=FAST_RETRY)
 
     assert [rule.fired for rule in dep.faults.rules] == [1, 1, 1]

@@ -63,7 +63,7 @@ def test_multi_table_snapshot_with_page_boundaries(convex_server: LocalDeploymen
         descriptor = message.state.stream.stream_descriptor
         counted[descriptor.name] = counted.get(descriptor.name, 0) + message.state.sourceStats.recordCount
     assert counted == {table: float(len(doc_ids)) for table, doc_ids in seeded.items()}
-    walks = [e for e in convex_server.request_log if e.name == "document_deltas"]
+    walks = [e for e in convex_server.request_log if e.name in ("document_deltas", "sync")]
     assert (len(walks) > 0) == (mode == SyncMode.incremental)
 
 

@@ -21,7 +21,7 @@ def test_incumbent_config_works_with_defaults() -> None:
     config = SourceConfig.from_config({"deployment_url": "https://murky-swan-635.convex.cloud", "access_key": KEY})
     assert config.connection.deployment_url == "https://murky-swan-635.convex.cloud"
     assert config.tables is None
-    assert config.include_components is False
+    assert config.include_components is True  # component tables are offered by default (1.1.0)
     assert config.on_expired_position is OnExpiredPosition.FAIL
     assert KEY not in repr(config)
 
@@ -54,10 +54,11 @@ def test_tables_and_components() -> None:
     assert not config.wants(TableRef("", "posts"))
 
 
-def test_components_only_when_asked() -> None:
+def test_components_offered_unless_turned_off() -> None:
     base = {"deployment_url": "https://a.convex.cloud", "access_key": KEY}
-    assert not SourceConfig.from_config(base).wants(TableRef("waitlist", "entries"))
-    assert SourceConfig.from_config({**base, "include_components": True}).wants(TableRef("waitlist", "entries"))
+    assert SourceConfig.from_config(base).wants(TableRef("waitlist", "entries"))
+    assert not SourceConfig.from_config({**base, "include_components": False}).wants(TableRef("waitlist", "entries"))
+    assert SourceConfig.from_config({**base, "include_components": False}).wants(TableRef("", "users"))
     assert SourceConfig.from_config(base).wants(TableRef("", "users"))
 
 

@@ -5,6 +5,8 @@ import pytest
 from source_convex.state import (
     Phase,
     StateError,
+    StreamState,
+    data_sync_read,
     deltas_read,
     load_state,
     phase_of,
@@ -96,3 +98,28 @@ def test_a_replacing_snapshot_walks_the_change_log_from_the_older_snapshot() -> 
     assert set(snapshot_started(500)) == {"snapshot_cursor", "snapshot_has_more", "delta_cursor"}
     assert "deltas_from" not in load_state({"snapshot_cursor": None, "snapshot_has_more": False,
                                             "delta_cursor": 7, "deltas_from": 3})
+
+
+def test_data_sync_keys_load_past_the_snapshot_only() -> None:
+    past = {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 5,
+            "data_sync_cursor": "opaque", "data_sync_scope": "abc"}
+    loaded = load_state(past)
+    assert loaded is not None and loaded["data_sync_cursor"] == "opaque" and loaded["data_sync_scope"] == "abc"
+    during = load_state({**past, "snapshot_has_more": True, "snapshot_cursor": "c"})
+    assert during is not None and "data_sync_cursor" not in during
+    with pytest.raises(StateError, match="data_sync_cursor"):
+        load_state({**past, "data_sync_cursor": 7})
+
+
+def test_data_sync_read_moves_the_position_only_when_consistent() -> None:
+    state = StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=100)
+    assert data_sync_read(state, "c1", "s", None) == {"snapshot_cursor": None, "snapshot_has_more": False,
+                                                       "delta_cursor": 100, "data_sync_cursor": "c1",
+                                                       "data_sync_scope": "s"}
+    assert data_sync_read(state, "c2", "s", 250)["delta_cursor"] == 250
+    assert data_sync_read(state, "c3", "s", 50)["delta_cursor"] == 100  # never backwards
+    assert state == {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 100}  # not mutated
+    with pytest.raises(StateError):
+        data_sync_read(StreamState(snapshot_cursor=None, snapshot_has_more=True, delta_cursor=1), "c", "s", 2)
+    # A snapshot started again (a resync) drops the cursor of the old table.
+    assert "data_sync_cursor" not in snapshot_started(300)

@@ -1,0 +1,190 @@
+"""The change-log phase on backends with the data sync API: `/api/v1/data/sync`, one cursor for
+every incremental stream.
+
+`document_deltas` cannot see a table that was cleared (`clear_tables`), replaced (`npx convex
+import --replace`, a Convex destination in overwrite mode) or deleted and created again: its rows
+just stop existing, so a deduplicating destination keeps them forever. Current backends also serve
+`POST /api/v1/data/sync`, whose pages report `truncates`: tables whose earlier rows are gone, before
+the page's values (which then re-read the table from scratch). So where the deployment has it, the
+incremental streams past their snapshot follow their tables with it:
+
+- One cursor covers the tables of all of them (a selection of exactly those tables), like the one
+  change-log walk it replaces; a page holds up to 16,384 changes instead of 128 log rows. Every
+  stream's state keeps it (`data_sync_cursor`) with a digest of the tables it covers
+  (`data_sync_scope`).
+- When the streams do not share one saved cursor for exactly their tables (a 0.4.x or 1.0 state, a
+  snapshot just finished, a stream added or removed), a new cursor comes from `POST
+  /api/data_sync_cursor_from_deltas` at the OLDEST of their change-log positions: everything up to
+  it counts as synced. Rows at or before a stream's own position were emitted already and are
+  skipped, exactly as the change-log walk does, so nothing is read twice or missed.
+- Pages are read until Convex says `upToDate`; every value (insert, update, tombstone) is emitted
+  in commit order. After each page every stream's state holds the next cursor, and `delta_cursor`
+  the timestamp the streams were last consistent at (`snapshotTs`), so an older backend (or an
+  older connector) continues from there.
+- A truncate of a stream's table becomes DELETE records: the table's rows as of the stream's last
+  consistent position (read with `list_snapshot` at that timestamp, where the name still means the
+  old table) are each emitted as a deletion (`_deleted: true`, `_ab_cdc_deleted_at` set, `_ts` one
+  nanosecond after that position: after every revision the destination has of them, before every
+  row of the new table), then the new table's rows follow. A deduplicating destination applies them
+  like any delete, so it ends with exactly the table's current rows; an appending one keeps the
+  history. Airbyte has no message by which a source truncates one stream (a refresh is started by
+  the platform, not the source), and deletes keep the sync unattended. When the old rows cannot be
+  listed any more (the position is older than Convex keeps snapshots), the read ends with a
+  config_error asking for a refresh of that stream instead.
+
+The first request of the phase tells whether the backend has the API: a 404 raises
+`DataSyncUnavailable` before anything is emitted, and the read walks `document_deltas` instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Iterator, Optional
+
+from airbyte_cdk.models import AirbyteMessage, FailureType
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
+
+from . import messages
+from .cdc import DELETED, TS, rfc3339_from_ns
+from .context import ReadContext
+from .plan import StreamRun
+from .resumed_snapshot import REFRESH, first_saved_page
+from .rows import COMPONENT, ID, TABLE
+from .snapshot import SnapshotProgress
+from .state import StreamState, data_sync_read
+
+UP_TO_DATE = "upToDate"
+STALE = "stale"
+
+
+class DataSyncUnavailable(Exception):
+    """The backend has no data sync API (it answered 404): walk `document_deltas` instead."""
+
+
+def scope_of(runs: list[StreamRun]) -> str:
+    """A short digest of the tables a cursor covers (the state keeps it next to the cursor)."""
+    names = "\n".join(sorted(f"{run.table.component}\t{run.table.name}" for run in runs))
+    return hashlib.sha256(names.encode()).hexdigest()[:16]
+
+
+def _state(run: StreamRun) -> StreamState:
+    if run.state is None or run.state["delta_cursor"] is None or run.state["snapshot_has_more"]:
+        raise AssertionError(f"stream {run.table} reached the change log without a position")
+    return run.state
+
+
+def _shared_cursor(runs: list[StreamRun], scope: str) -> Optional[str]:
+    """The saved cursor when every stream holds the same one for exactly these tables, else None."""
+    saved = {(_state(run).get("data_sync_cursor"), _state(run).get("data_sync_scope")) for run in runs}
+    if len(saved) != 1:
+        return None
+    cursor, saved_scope = saved.pop()
+    return cursor if cursor is not None and saved_scope == scope else None
+
+
+def _first_page(ctx: ReadContext, runs: list[StreamRun], scope: str) -> DataSyncPage:
+    """The phase's first page; a 404 on its first request means the backend has no such API."""
+    tables = [run.table for run in runs]
+    try:
+        cursor = _shared_cursor(runs, scope)
+        if cursor is None:
+            oldest = min(_state(run)["delta_cursor"] or 0 for run in runs)
+            cursor = ctx.reader.data_sync_cursor(oldest, tables)
+        return ctx.reader.data_sync_page(cursor, tables)
+    except ConvexError as err:
+        if err.status == 404:
+            raise DataSyncUnavailable(err.route) from None
+        raise
+
+
+def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
+    """Bring every run up to date through the data sync API (raises DataSyncUnavailable first, or never)."""
+    scope = scope_of(runs)
+    tables = [run.table for run in runs]
+    routes = {run.key: run for run in runs}
+    positions = {run.key: _state(run)["delta_cursor"] or 0 for run in runs}
+    page = _first_page(ctx, runs, scope)
+    start = min(positions.values())
+    pages = total = 0
+    consistent_at: Optional[int] = None
+    while True:
+        pages += 1
+        for key in page.truncates:
+            if key in routes:
+                yield from _old_rows_deleted(ctx, routes[key])
+        emitted = 0
+        any_values = bool(page.values)
+        if any_values:
+            emitted_at = messages.now_ms()
+            # A page holds up to 16,384 changes: each row is let go once emitted, so the page's memory
+            # shrinks while it is written out instead of living until the next page arrives.
+            rows = page.values
+            rows.reverse()
+            while rows:
+                row = rows.pop()
+                key = (row[COMPONENT], row[TABLE])
+                target = routes.get(key)
+                if target is None or row[TS] <= positions[key]:
+                    continue  # not ours (a one-selection page holds none), or emitted by an earlier sync
+                yield messages.record(target.table, row, emitted_at)
+                emitted += 1
+        total += emitted
+        ctx.progress.add(emitted, f"data sync (page {pages})")
+        for run in runs:
+            run.state = data_sync_read(_state(run), page.next_cursor, scope, page.snapshot_ts)
+            positions[run.key] = max(positions[run.key], _state(run)["delta_cursor"] or 0)
+        if page.status == UP_TO_DATE:
+            break
+        if page.status == STALE and not any_values and consistent_at is not None and \
+                (page.snapshot_ts or 0) <= consistent_at:
+            raise ConvexBadResponseError(
+                f"The data sync did not advance past {consistent_at} (Convex said it is behind). This is a bug in "
+                "the deployment or the connector: please report it with this message.",
+                reason="data sync did not advance", transient=False)
+        if page.snapshot_ts is not None:
+            consistent_at = page.snapshot_ts
+        if ctx.checkpointer.page_done():
+            yield from ctx.checkpoint(runs)
+        next_cursor = page.next_cursor
+        del page  # not held while the next one is read
+        page = ctx.reader.data_sync_page(next_cursor, tables)
+    ctx.logger.info("Data sync from %s to %s: %d pages, %d changes for the synced streams.",
+                    rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
+
+
+def _old_rows_deleted(ctx: ReadContext, run: StreamRun) -> Iterator[AirbyteMessage]:
+    """A DELETE record for every row the table held at the stream's last consistent position."""
+    table = run.table
+    position = _state(run)["delta_cursor"] or 0
+    ctx.logger.warning(
+        "Convex reports that table %s was cleared or replaced after %s (a truncate in the data sync). Emitting a "
+        "delete for each row it held then, followed by its current rows, so a deduplicating destination keeps "
+        "only those.", table, rfc3339_from_ns(position))
+    explain = (f"Table {table} was cleared or replaced in Convex since the last sync, and its earlier rows, which "
+               "the destination still holds, cannot be listed to delete them")
+    try:
+        page = first_saved_page(ctx.reader, table, position, None, explain)
+    except ConvexError as err:
+        if err.code != "SnapshotTooOld":
+            raise
+        raise AirbyteTracedException(
+            message=f"{explain}: the last sync ({rfc3339_from_ns(position)}) is older than Convex keeps snapshots "
+            f"(5 days). {REFRESH}",
+            internal_message=f"list_snapshot at the position before a truncate: {err.details}",
+            failure_type=FailureType.config_error,
+        ) from None
+    deleted = 0
+    progress = SnapshotProgress(table, (position, None))  # refuses pages that do not move on
+    key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)
+    while True:
+        emitted_at = messages.now_ms()
+        for document in page.values:
+            yield messages.record(table, {ID: document[ID], TABLE: table.name, COMPONENT: table.component,
+                                          TS: position + 1, DELETED: True}, emitted_at)
+        deleted += len(page.values)
+        key = progress.next_key(key, page)
+        if key is None:
+            break
+        page = ctx.reader.snapshot_page(table, key[0], key[1])
+    ctx.logger.info("Emitted %d deletes for the earlier rows of %s.", deleted, table)
