@@ -137,8 +137,10 @@ class Transport:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         idempotent: bool = True,
+        internal_error_attempts: int | None = None,
     ) -> T:
-        """Send, retry transient failures within the policy, and return `parse(body)` of the 2xx answer."""
+        """Send, retry transient failures within the policy, and return `parse(body)` of the 2xx answer.
+        `internal_error_attempts` caps the attempts when Convex answers a plain 500."""
         policy = self.settings.retry
         started = time.monotonic()
         attempt = 0
@@ -149,6 +151,8 @@ class Transport:
             except ConvexError as err:
                 err.attempts = attempt
                 if not err.transient:
+                    raise
+                if internal_error_attempts is not None and err.status == 500 and attempt >= internal_error_attempts:
                     raise
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
