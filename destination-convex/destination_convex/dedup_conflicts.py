@@ -17,8 +17,9 @@ from convex_shared import ConvexError
 
 from .errors import CONFIG_ERROR, DestinationError
 
-#: Attempts for an import into a dedup table that Convex answers with 500 (the first one included).
-INTERNAL_ERROR_ATTEMPTS = 2
+#: 500 answers an import into a dedup table may get before it fails (a few seconds of retries: a
+#: real blip passes, duplicate keys are reported at once rather than after half a minute).
+INTERNAL_ERROR_ATTEMPTS = 3
 
 
 def is_duplicate_key_failure(error: ConvexError, dedup_tables: Sequence[str]) -> bool:

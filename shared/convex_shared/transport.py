@@ -140,10 +140,11 @@ class Transport:
         internal_error_attempts: int | None = None,
     ) -> T:
         """Send, retry transient failures within the policy, and return `parse(body)` of the 2xx answer.
-        `internal_error_attempts` caps the attempts when Convex answers a plain 500."""
+        `internal_error_attempts` caps how many plain 500 answers are tried before giving up."""
         policy = self.settings.retry
         started = time.monotonic()
         attempt = 0
+        internal_errors = 0
         while True:
             attempt += 1
             try:
@@ -152,7 +153,8 @@ class Transport:
                 err.attempts = attempt
                 if not err.transient:
                     raise
-                if internal_error_attempts is not None and err.status == 500 and attempt >= internal_error_attempts:
+                internal_errors += err.status == 500
+                if internal_error_attempts is not None and internal_errors >= internal_error_attempts:
                     raise
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
