@@ -3,10 +3,18 @@
 Every mistake a user can paste (a path, an HTTP-actions URL, a `Bearer ` prefix, a dashboard
 link) is refused here with a message that says what to change, before any request is sent.
 Messages never include the key.
+
+Plain `http://` sends the key unencrypted, so it is accepted only for hosts that cannot be
+on the public internet: loopback, private and link-local addresses, and names only a private
+network resolves (`localhost`, a single-label Docker or Kubernetes service name such as
+`convex-backend`, `*.local`, `*.internal`, `*.lan`, `*.cluster.local`, `host.docker.internal`).
+Convex cloud deployments redirect http to https, but only after the first request has carried
+the key in clear text, so `http://<name>.convex.cloud` is refused with the https URL to use.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import urllib.parse
@@ -105,10 +113,42 @@ def normalize_deployment_url(raw: object) -> str:
         raise _bad_url(f"must not contain a query string: remove '?{parts.query}'.")
     if parts.fragment:
         raise _bad_url(f"must not contain a fragment: remove '#{parts.fragment}'.")
+    if scheme == "http":
+        refuse_plain_http(host)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
     return f"{scheme}://{netloc}"
+
+
+#: Name suffixes that only a private network resolves (RFC 6762 .local, RFC 8375 home.arpa, ...).
+_PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain", ".localhost", ".svc",
+                     ".cluster.local")
+
+
+def is_private_host(host: str) -> bool:
+    """True for a host that plain http can reach without crossing the public internet."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host or host == "localhost" or host.endswith(_PRIVATE_SUFFIXES)
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def refuse_plain_http(host: str) -> None:
+    """ConvexConfigError unless plain http to `host` keeps the key off the public internet."""
+    if host.endswith(".convex.cloud"):
+        raise ConvexConfigError(
+            f"deployment_url uses plain http:// for the Convex cloud deployment {host}, which would send the "
+            f"access key unencrypted before Convex redirects to https. Use https://{host}."
+        )
+    if not is_private_host(host):
+        raise ConvexConfigError(
+            f"deployment_url uses plain http:// for {host}, a public host: the access key would cross the "
+            f"internet unencrypted. Use https://{host} (serve a self-hosted deployment behind TLS); plain http is "
+            "accepted only for loopback, private-network addresses and private names (localhost, a Docker or "
+            "Kubernetes service name, *.internal, *.local)."
+        )
 
 
 def _bad_key(problem: str) -> ConvexConfigError:
