@@ -6,6 +6,10 @@ platform versions, and people running the connector by hand (`docker run ... rea
 mapping stream names to their state, or a LEGACY message carrying it in `data`. Both are
 turned into per-stream messages here, so everything downstream (the CDK's
 ConnectorStateManager included) sees one shape.
+
+A legacy blob whose entries are not objects is no state of ours (another connector's, or
+a stream's own state given as the whole file): a config error says so, where dropping the
+entries would silently re-read every table.
 """
 
 from __future__ import annotations
@@ -17,12 +21,29 @@ from airbyte_cdk.models import (
     AirbyteStateMessage,
     AirbyteStateType,
     AirbyteStreamState,
+    FailureType,
     StreamDescriptor,
+)
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+#: What a saved state looks like, for error messages.
+EXPECTED = (
+    'a list of per-stream states, [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "users"}, '
+    '"stream_state": {"snapshot_cursor": null, "snapshot_has_more": false, "delta_cursor": <ns>}}}], or the '
+    'legacy {"users": {...}, "posts": {...}}'
 )
 
 
 def from_legacy_blob(blob: Mapping[str, Any]) -> List[AirbyteStateMessage]:
     """`{"users": {...}, "posts": {...}}` -> one STREAM message per stream (no namespace)."""
+    odd = sorted(str(name) for name, value in blob.items() if not isinstance(value, Mapping))
+    if odd:
+        raise AirbyteTracedException(
+            message=f"The saved state is not this connector's: its entries {', '.join(odd[:5])} are not per-stream "
+            f"states (objects). Expected {EXPECTED}. Pass the state this connector emitted, or none to start over "
+            "(reset the connection's state in Airbyte).",
+            failure_type=FailureType.config_error,
+        )
     return [
         AirbyteStateMessage(
             type=AirbyteStateType.STREAM,
@@ -32,7 +53,6 @@ def from_legacy_blob(blob: Mapping[str, Any]) -> List[AirbyteStateMessage]:
             ),
         )
         for name, value in blob.items()
-        if isinstance(value, Mapping)
     ]
 
 
