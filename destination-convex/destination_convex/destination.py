@@ -52,7 +52,7 @@ class DestinationConvex(Destination):
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         try:
-            settings = ConnectionSettings.from_config(config, retry=CHECK_RETRY)
+            settings = ConnectionSettings.from_config(config).for_check(CHECK_RETRY)
             WriterOptions.from_config(config)
         except (ConvexError, DestinationError) as err:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(err))

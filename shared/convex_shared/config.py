@@ -14,6 +14,7 @@ the key in clear text, so `http://<name>.convex.cloud` is refused with the https
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import math
 import re
@@ -28,6 +29,9 @@ from .secret import Secret
 DEFAULT_CONNECT_TIMEOUT_S: Final = 10.0
 # A list_snapshot page may take up to 60 s of server work; leave room above that.
 DEFAULT_READ_TIMEOUT_S: Final = 120.0
+#: A check answers someone waiting in the UI, and its routes do no long work: a host that
+#: accepts the connection but never answers must fail it in seconds, not in two read timeouts.
+CHECK_TIMEOUT_S: Final = 15.0
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Z][A-Z0-9_]*=")
@@ -48,6 +52,11 @@ class ConnectionSettings:
     def host(self) -> str:
         """`host[:port]` of the deployment, for messages."""
         return urllib.parse.urlsplit(self.deployment_url).netloc
+
+    def for_check(self, retry: RetryPolicy) -> "ConnectionSettings":
+        """The same deployment with a check's patience: `retry`, and timeouts of at most CHECK_TIMEOUT_S."""
+        return dataclasses.replace(self, retry=retry, connect_timeout_s=min(self.connect_timeout_s, CHECK_TIMEOUT_S),
+                                   read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S))
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> "ConnectionSettings":

@@ -10,6 +10,7 @@ Every Convex failure crosses this boundary as an AirbyteTracedException (`traced
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
@@ -72,17 +73,16 @@ class SourceConvex(AbstractSource):
 
     def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
         try:
-            source_config = SourceConfig.from_config(config, retry=CHECK_RETRY)
+            source_config = SourceConfig.from_config(config)
+            source_config = dataclasses.replace(source_config,
+                                                connection=source_config.connection.for_check(CHECK_RETRY))
             with self._client(source_config, logger) as client:
                 self._prove_export(client, logger)
                 if source_config.tables is not None:
                     discoverer = Discoverer(client, source_config, logger)
                     missing = discoverer.missing_tables(discoverer.convex_schemas())
                     if missing:
-                        names = ", ".join(str(table) for table in missing)
-                        return False, (f"The tables setting names tables this deployment does not have: {names}. "
-                                       "Fix the names (a component table is written <component>/<table>) or "
-                                       "leave the setting empty to sync every table.")
+                        return False, discoverer.missing_message(missing)
         except ConvexError as err:
             return False, str(err)
         return True, None
