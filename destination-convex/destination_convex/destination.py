@@ -42,7 +42,8 @@ from .writer import MessageSource, Writer
 
 logger = logging.getLogger("airbyte")
 
-DISTRIBUTION = "destination-convex"
+#: The distribution (wheel) name, in Airbyte's `airbyte-<connector>` PyPI naming.
+DISTRIBUTION = "airbyte-destination-convex"
 #: A check answers someone waiting in the UI: retry a blip, but give up within seconds.
 CHECK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, max_total_s=10.0)
 

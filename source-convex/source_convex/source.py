@@ -35,7 +35,8 @@ from .pages import PageReader
 from .read import ReadOrchestrator
 from .streams import ConvexStream
 
-DIST_NAME = "source-convex"
+#: The distribution (wheel) name: Airbyte's own PyPI name for this connector, which 0.4.x used.
+DIST_NAME = "airbyte-source-convex"
 
 #: A check answers while the user waits in the UI: one quick retry, not a sync's patience.
 CHECK_RETRY = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)
