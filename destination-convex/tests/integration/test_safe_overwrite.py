@@ -112,6 +112,40 @@ def test_a_source_that_fails_half_way_leaves_the_table_as_it_was(
     assert "before the source reported the stream COMPLETE" in result.errors[0]["message"]
 
 
+def test_a_source_process_killed_half_way_leaves_the_table_as_it_was(
+    servers: tuple[Any, Any], make: Any, tmp_path: Path
+) -> None:
+    """Real processes: the source's stdout relayed into the destination's stdin, the source SIGKILLed
+    after 150 records have been relayed, then the destination's input closed."""
+    source, destination = servers
+    config, catalog = tmp_path / "source_config.json", tmp_path / "source_catalog.json"
+    config.write_text(json.dumps({"deployment_url": source.url, "access_key": source.admin_key}))
+    catalog.write_text(json.dumps(_source_catalog("posts")))
+    dest_config, dest_catalog = make.write_files(tmp_path, destination, _overwrite(make, "posts"), None, {})
+    reader = subprocess.Popen([SOURCE, "read", "--config", str(config), "--catalog", str(catalog)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    writer = subprocess.Popen([make.script, "write", "--config", str(dest_config), "--catalog", str(dest_catalog)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert reader.stdout is not None and writer.stdin is not None
+    relayed = 0
+    for line in reader.stdout:
+        writer.stdin.write(line)
+        relayed += line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"')
+        if relayed == 150:
+            reader.kill()
+            break
+    reader.wait(timeout=30)
+    writer.stdin.close()
+    assert writer.stdout is not None
+    output = writer.stdout.read()
+    writer.wait(timeout=60)
+
+    assert relayed == 150
+    assert len(destination.documents("posts")) == OLD_ROWS
+    errors = [m["trace"]["error"] for m in _messages(output) if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
+    assert writer.returncode != 0 and "its 150 records were not written" in errors[0]["message"]
+
+
 def test_a_complete_stream_replaces_the_table_and_its_state_follows(
     servers: tuple[Any, Any], run_destination: Any, make: Any, tmp_path: Path
 ) -> None:
