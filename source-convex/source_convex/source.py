@@ -133,12 +133,8 @@ class SourceConvex(AbstractSource):
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
-        """Per-stream state; the legacy one-object form is converted (see state_input)."""
-        if state_path:
-            raw = cls._read_json_file(state_path)
-            if isinstance(raw, dict) and not {"type", "stream", "global", "data"} & set(raw):
-                return state_input.from_legacy_blob(raw)
-        return state_input.normalize(super().read_state(state_path))
+        """Per-stream state; the legacy one-object form is converted, any other shape refused (see state_input)."""
+        return state_input.parse(cls._read_json_file(state_path)) if state_path else []
 
     def read(
         self,

@@ -19,6 +19,7 @@ from typing import Any, List, Mapping
 from airbyte_cdk.models import (
     AirbyteStateBlob,
     AirbyteStateMessage,
+    AirbyteStateMessageSerializer,
     AirbyteStateType,
     AirbyteStreamState,
     FailureType,
@@ -34,16 +35,45 @@ EXPECTED = (
 )
 
 
+#: Top-level keys of one AirbyteStateMessage (a file holding one message instead of a list).
+_MESSAGE_KEYS = {"type", "stream", "global", "data"}
+
+
+def bad_state(problem: str) -> AirbyteTracedException:
+    return AirbyteTracedException(
+        message=f"The saved state is not this connector's: {problem}. Expected {EXPECTED}. Pass the state this "
+        "connector emitted, or none to start over (reset the connection's state in Airbyte).",
+        failure_type=FailureType.config_error,
+    )
+
+
+def parse(raw: Any) -> List[AirbyteStateMessage]:
+    """A `--state` file's JSON as per-stream messages; a config error for any other shape."""
+    if not raw:
+        return []
+    if isinstance(raw, Mapping):
+        if not _MESSAGE_KEYS & set(raw):
+            return from_legacy_blob(raw)
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise bad_state(f"it is a JSON {type(raw).__name__}, not a list of state messages")
+    messages = []
+    for index, item in enumerate(raw):
+        try:
+            message = AirbyteStateMessageSerializer.load(item) if isinstance(item, Mapping) else None
+        except Exception:  # noqa: BLE001 - any failure to parse it is the same answer
+            message = None
+        if message is None or not (message.stream or message.data or message.global_):
+            raise bad_state(f"entry {index} of the list is not a STREAM, GLOBAL or LEGACY state message")
+        messages.append(message)
+    return normalize(messages)
+
+
 def from_legacy_blob(blob: Mapping[str, Any]) -> List[AirbyteStateMessage]:
     """`{"users": {...}, "posts": {...}}` -> one STREAM message per stream (no namespace)."""
     odd = sorted(str(name) for name, value in blob.items() if not isinstance(value, Mapping))
     if odd:
-        raise AirbyteTracedException(
-            message=f"The saved state is not this connector's: its entries {', '.join(odd[:5])} are not per-stream "
-            f"states (objects). Expected {EXPECTED}. Pass the state this connector emitted, or none to start over "
-            "(reset the connection's state in Airbyte).",
-            failure_type=FailureType.config_error,
-        )
+        raise bad_state(f"its entries {', '.join(odd[:5])} are not per-stream states (objects)")
     return [
         AirbyteStateMessage(
             type=AirbyteStateType.STREAM,

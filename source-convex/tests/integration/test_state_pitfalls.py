@@ -37,6 +37,8 @@ def _stream_state(blob: dict[str, Any]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize(("state", "says"), [
     (_stream_state({"cursor": "2024-05-01T00:00:00Z"}), "keys this connector never writes"),
     ({"cursor": "2024-05-01T00:00:00Z"}, "are not per-stream states"),
+    ([{"foo": 1}], "entry 0 of the list is not a STREAM, GLOBAL or LEGACY state message"),
+    ("a string", "it is a JSON str"),
     ("future", "days in the future"),
     (_stream_state({"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 2**64}),
      "beyond the largest timestamp Convex uses"),
