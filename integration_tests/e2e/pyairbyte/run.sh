@@ -46,8 +46,9 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted"
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}" \
-        -e "$REPO_ROOT/shared" -e "$REPO_ROOT/integration_tests"
+    # PYTHONWARNINGS: setuptools prints a framed notice per editable install (BuildBackendWarning).
+    PYTHONWARNINGS=ignore::UserWarning "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "${REQUIREMENTS[@]}" -e "$REPO_ROOT/shared" -e "$REPO_ROOT/integration_tests"
     printf '%s' "$wanted" >"$STAMP"
 fi
 
