@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, Mapping
 
+from .errors import CONFIG_ERROR, DestinationError
+
 #: Bytes read from a spool at a time while it is sent.
 READ_CHUNK = 1024 * 1024
 
@@ -78,10 +80,19 @@ class Replacements:
     def spool(self, table: str, encoded: bytes) -> None:
         """Keep one encoded record (orjson output never holds a raw newline, so lines delimit)."""
         held = self._held[table]
-        if held.file is None:
-            held.file = tempfile.TemporaryFile(prefix="convex-overwrite-", dir=self._spool_dir)
-        held.file.write(encoded)
-        held.file.write(b"\n")
+        try:
+            if held.file is None:
+                held.file = tempfile.TemporaryFile(prefix="convex-overwrite-", dir=self._spool_dir)
+            held.file.write(encoded)
+            held.file.write(b"\n")
+        except OSError as err:
+            raise DestinationError(
+                f"Could not keep the records of stream '{held.label}' in a temporary file ({err.strerror or err}). "
+                "Overwrite keeps a stream's records on local disk until the stream is complete: free space in the "
+                "temporary directory (TMPDIR), or sync this stream in append or dedup mode. The Convex table "
+                f"'{table}' was not changed.",
+                failure_type=CONFIG_ERROR,
+            ) from None
         held.records += 1
 
     def count_late(self, table: str) -> None:

@@ -60,3 +60,15 @@ def test_abandoning_a_table_drops_the_states_that_wait_for_it_and_frees_later_on
     (released,) = checkpoints.release()
     assert released["state"]["stream"]["stream_descriptor"]["name"] == "b"
     assert checkpoints.waiting == 0 and checkpoints.states_dropped == 1
+
+
+def test_a_spool_that_cannot_be_written_is_a_clear_error(tmp_path) -> None:
+    import pytest
+
+    from destination_convex.errors import DestinationError
+
+    replacements = Replacements({"posts": "posts"}, spool_dir=str(tmp_path / "missing"))
+    with pytest.raises(DestinationError) as caught:
+        replacements.spool("posts", b"{}")
+    assert "TMPDIR" in str(caught.value) and "'posts' was not changed" in str(caught.value)
+    assert caught.value.failure_type == "config_error"
