@@ -122,11 +122,11 @@ def normalize_deployment_url(raw: object) -> str:
         raise _bad_url(f"must not contain a query string: remove '?{parts.query}'.")
     if parts.fragment:
         raise _bad_url(f"must not contain a fragment: remove '#{parts.fragment}'.")
-    if scheme == "http":
-        refuse_plain_http(host)
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
+    if scheme == "http":
+        refuse_plain_http(host, netloc)
     return f"{scheme}://{netloc}"
 
 
@@ -144,17 +144,18 @@ def is_private_host(host: str) -> bool:
     return address.is_loopback or address.is_private or address.is_link_local
 
 
-def refuse_plain_http(host: str) -> None:
-    """ConvexConfigError unless plain http to `host` keeps the key off the public internet."""
+def refuse_plain_http(host: str, netloc: str) -> None:
+    """ConvexConfigError unless plain http to `host` keeps the key off the public internet.
+    `netloc` (host and port) is what the https URL in the message keeps."""
     if host.endswith(".convex.cloud"):
         raise ConvexConfigError(
             f"deployment_url uses plain http:// for the Convex cloud deployment {host}, which would send the "
-            f"access key unencrypted before Convex redirects to https. Use https://{host}."
+            f"access key unencrypted before Convex redirects to https. Use https://{netloc}."
         )
     if not is_private_host(host):
         raise ConvexConfigError(
             f"deployment_url uses plain http:// for {host}, a public host: the access key would cross the "
-            f"internet unencrypted. Use https://{host} (serve a self-hosted deployment behind TLS); plain http is "
+            f"internet unencrypted. Use https://{netloc} (serve a self-hosted deployment behind TLS); plain http is "
             "accepted only for loopback, private-network addresses and private names (localhost, a Docker or "
             "Kubernetes service name, *.internal, *.local)."
         )

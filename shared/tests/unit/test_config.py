@@ -60,7 +60,7 @@ def test_deployment_url_is_normalised(raw: str, expected: str) -> None:
         # Plain http that would send the key over the internet in clear text.
         ("http://happy-animal-123.convex.cloud", "Use https://happy-animal-123.convex.cloud."),
         ("HTTP://Happy-Animal-123.eu-west-1.Convex.Cloud/", "https://happy-animal-123.eu-west-1.convex.cloud"),
-        ("http://convex.example.com:3210", "Use https://convex.example.com"),
+        ("http://convex.example.com:3210", "Use https://convex.example.com:3210"),
         ("http://8.8.8.8:3210", "public host"),
     ],
 )
