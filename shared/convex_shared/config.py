@@ -47,6 +47,8 @@ class ConnectionSettings:
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: True for a check's settings (`for_check`): messages then speak of the check's own limit.
+    for_a_check: bool = False
 
     @property
     def host(self) -> str:
@@ -56,7 +58,7 @@ class ConnectionSettings:
     def for_check(self, retry: RetryPolicy) -> "ConnectionSettings":
         """The same deployment with a check's patience: `retry`, and timeouts of at most CHECK_TIMEOUT_S."""
         return dataclasses.replace(self, retry=retry, connect_timeout_s=min(self.connect_timeout_s, CHECK_TIMEOUT_S),
-                                   read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S))
+                                   read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S), for_a_check=True)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> "ConnectionSettings":

@@ -214,9 +214,12 @@ class Transport:
                 "the network; raise connect_timeout_seconds on a slow network.", route=route, maybe_committed=False,
                 reason="connect timeout")
         if isinstance(exc, requests.exceptions.ReadTimeout):
+            remedy = ("A check waits no longer than that: check that deployment_url is the deployment's address (a "
+                      "host that accepts connections but never answers is not a Convex deployment)."
+                      if self.settings.for_a_check else
+                      "The deployment may be overloaded; raise read_timeout_seconds if this keeps happening.")
             return ConvexTransientError(
-                f"{host} did not answer within {self.settings.read_timeout_s:g} s. The deployment may be overloaded; "
-                "raise read_timeout_seconds if this keeps happening.", route=route,
+                f"{host} did not answer within {self.settings.read_timeout_s:g} s. {remedy}", route=route,
                 reason=f"no answer within {self.settings.read_timeout_s:g} s (read timeout)")
         if isinstance(exc, requests.exceptions.ConnectionError):
             if _is_name_resolution_failure(exc):
