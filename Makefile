@@ -11,7 +11,7 @@ TEST_TOOLS := "pytest>=8" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "requests-mo
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-unit demo pyairbyte-test reliability bench bench-server images image-test clean
+.PHONY: help install test test-unit wheels wheel-test demo pyairbyte-test reliability bench bench-server images image-test clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -19,7 +19,10 @@ help: ## List the targets
 $(STAMP): shared/pyproject.toml source-convex/pyproject.toml destination-convex/pyproject.toml integration_tests/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e shared -e integration_tests -e source-convex -e destination-convex $(TEST_TOOLS)
+	@# Distributions of the names used before 1.0.0's wheels (source-convex, destination-convex) would linger.
+	@$(PIP) uninstall --yes --quiet source-convex destination-convex >/dev/null 2>&1 || true
+	@# PYTHONWARNINGS: setuptools prints a framed notice per editable install (BuildBackendWarning).
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) install --quiet -e shared -e integration_tests -e source-convex -e destination-convex $(TEST_TOOLS)
 	touch $(STAMP)
 
 install: $(STAMP) ## Build .venv and install every package (editable) plus the test tools
@@ -32,6 +35,15 @@ test: install ## Run every test (unit and integration, against the local Convex-
 
 test-unit: install ## Run only the fast unit tests (no network)
 	$(PYTEST) shared/tests/unit source-convex/tests/unit destination-convex/tests/unit
+
+wheels: install ## Build the two connector wheels into dist/ (each carries the shared client)
+	rm -rf dist source-convex/build destination-convex/build
+	PYTHONWARNINGS=ignore::UserWarning $(PIP) wheel --quiet --no-deps --wheel-dir dist ./source-convex ./destination-convex
+	rm -rf source-convex/build destination-convex/build
+	@ls -1 dist
+
+wheel-test: wheels ## Install each wheel alone into an empty venv; spec, check, discover, read | write on a local server
+	$(PY) integration_tests/wheels/wheel_test.py
 
 demo: install ## The main job: Convex A -> source-convex -> destination-convex -> Convex B, then an incremental sync
 	$(PY) integration_tests/e2e/demo.py
@@ -55,5 +67,5 @@ image-test: images ## Run spec/check/discover/read/write in containers against t
 	bash integration_tests/images/test.sh
 
 clean: ## Remove the virtualenv and caches
-	rm -rf $(VENV) .work
+	rm -rf $(VENV) .work dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

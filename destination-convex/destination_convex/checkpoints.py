@@ -10,6 +10,7 @@ and LEGACY states (and any state type this code does not know) cover every strea
 States are released in the order they arrived. Each released message is the input message,
 unchanged except for `state.destinationStats.recordCount`: the records of the covered streams
 since the previous state that covered them (what Airbyte compares with `sourceStats`).
+A state whose records will never be written (`abandon`) is dropped, never emitted.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class Checkpoints:
         self._pending: deque[_Pending] = deque()
         self.states_received = 0
         self.states_released = 0
+        self.states_dropped = 0
 
     @property
     def waiting(self) -> int:
@@ -82,6 +84,17 @@ class Checkpoints:
         message["state"] = state
         self._pending.append(_Pending(message, needs))
         return dict(needs)
+
+    def abandon(self, table: str) -> int:
+        """Give up on `table`'s unacknowledged records (a replacement that will not happen): drop
+        every held STATE that waits for them, since it can never be emitted truthfully, and let
+        later states stop waiting for them. Returns how many states were dropped."""
+        pending = deque(held for held in self._pending if table not in held.needs)
+        dropped = len(self._pending) - len(pending)
+        self._pending = pending
+        self._received[table] = self._acknowledged[table]
+        self.states_dropped += dropped
+        return dropped
 
     def received_count(self, table: str) -> int:
         """Records of `table` received so far."""

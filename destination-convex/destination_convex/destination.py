@@ -43,7 +43,8 @@ from .writer import MessageSource, Writer
 
 logger = logging.getLogger("airbyte")
 
-DISTRIBUTION = "destination-convex"
+#: The distribution (wheel) name, in Airbyte's `airbyte-<connector>` PyPI naming.
+DISTRIBUTION = "airbyte-destination-convex"
 #: A check answers someone waiting in the UI: retry a blip, but give up within seconds.
 CHECK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, max_total_s=10.0)
 
@@ -56,7 +57,7 @@ class DestinationConvex(Destination):
             problem = mutation_mode.check(config, client_id(IMPORT_CLIENT, DISTRIBUTION), logger, CHECK_RETRY)
             return AirbyteConnectionStatus(status=Status.FAILED if problem else Status.SUCCEEDED, message=problem)
         try:
-            settings = ConnectionSettings.from_config(config, retry=CHECK_RETRY)
+            settings = ConnectionSettings.from_config(config).for_check(CHECK_RETRY)
             WriterOptions.from_config(config)
         except (ConvexError, DestinationError) as err:
             return AirbyteConnectionStatus(status=Status.FAILED, message=str(err))

@@ -46,7 +46,7 @@ class StreamPlan:
     #: Stored field paths of the primary key (dedup only; None means plain inserts).
     primary_key: tuple[tuple[str, ...], ...] | None
     json_schema: Mapping[str, Any]
-    #: Clear the table before the first record: overwrite, or a truncate refresh.
+    #: Replace the table's documents once the stream is complete: overwrite, or a truncate refresh.
     truncate: bool
     generation_id: int | None
     #: Top-level fields Convex stores under another name, (source name, stored name).
@@ -145,7 +145,8 @@ def describe_plan(plan: StreamPlan, *, store_airbyte_metadata: bool = False) -> 
     if plan.mode is WriteMode.DEDUP and plan.primary_key:
         mode += " on " + ", ".join(".".join(path) for path in plan.primary_key)
     if plan.truncate:
-        mode += ", table cleared first" if plan.mode is WriteMode.OVERWRITE else ", truncate refresh: table cleared first"
+        mode += (", old documents replaced once the stream is complete" if plan.mode is WriteMode.OVERWRITE
+                 else ", truncate refresh: old documents replaced once the stream is complete")
     line = f"Stream '{plan.label}' is written to the Convex table '{plan.table}' ({mode})."
     renames = [f"{source} -> {stored}" for source, stored in plan.renames if not source.startswith("_ab_cdc")]
     if renames:

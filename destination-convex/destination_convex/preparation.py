@@ -1,16 +1,15 @@
-"""Setup before the first record: clear what must be replaced, build the dedup indexes.
+"""Setup before the first record: build the dedup indexes.
 
-1. One `clear_tables` call for every overwrite stream and every truncate refresh. It runs
-   before any index work so a rebuilt index backfills over an empty table.
-2. One `add_primary_key_indexes` call for every dedup stream, with key paths already mapped to
+1. One `add_primary_key_indexes` call for every dedup stream, with key paths already mapped to
    the stored field names (see `tables.primary_key_paths`).
-3. `primary_key_indexes_ready` polled with exponential backoff until true, logging a progress
+2. `primary_key_indexes_ready` polled with exponential backoff until true, logging a progress
    line while it waits, and failing with a clear error at the configured deadline (a big
    table's index can take a while to backfill; the build goes on in Convex regardless).
 
-Clearing at the start means an overwrite sync that fails midway leaves the table partly
-filled: Convex cannot import into a side table and swap it in (`replace_tables` is not
-supported), so there is no atomic replace to fall back on.
+Nothing is cleared here. Overwrite streams and truncate refreshes clear their table only once
+the source reports the stream COMPLETE (see `replacement`): a source that fails before or
+during the stream leaves the table as it was. `clear_tables` keeps the primary-key index, so an
+index built here over the old documents still serves the new ones.
 """
 
 from __future__ import annotations
@@ -46,16 +45,7 @@ def prepare_tables(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Run the setup steps the plans need (nothing at all for a pure append sync)."""
-    to_clear = [plan for plan in plans if plan.truncate]
-    if to_clear:
-        tables = [plan.table for plan in to_clear]
-        logger.info(f"Clearing {len(tables)} Convex table(s) before writing: {', '.join(tables)}.")
-        try:
-            client.clear_tables(tables)
-        except ConvexError as err:
-            raise ConvexStepError(f"Clearing the Convex table(s) {', '.join(tables)}", err) from None
-
+    """Run the setup steps the plans need (nothing at all without a dedup stream)."""
     dedup = [plan for plan in plans if plan.mode is WriteMode.DEDUP and plan.primary_key]
     if not dedup:
         return

@@ -11,6 +11,9 @@ every input batch, timer tick or request completion it:
 3. emits the STATE messages whose records are all acknowledged, in arrival order.
 A request that fails for good raises at step 1, so no state is emitted after a failure.
 
+Streams that replace their table (overwrite, truncate refresh) are spooled instead of sent,
+and cleared and written only when the source reports them COMPLETE (`replacement`).
+
 Deletes: in dedup mode a record whose `_ab_cdc_deleted_at` is set is encoded as an upsert
 followed by the delete (`records`), one unit that travels in one request, so the key ends up
 absent whether or not Convex held it, and a replay is harmless; it counts as one record in
@@ -30,11 +33,13 @@ from convex_shared import ConvexClient, ConvexError
 
 from .batches import Batcher, ImportRequest, TableSpec
 from .checkpoints import Checkpoints
-from .errors import SYSTEM_ERROR, ConvexStepError, DestinationError
+from .dedup_conflicts import INTERNAL_ERROR_ATTEMPTS, duplicate_keys_error, is_duplicate_key_failure
+from .errors import SYSTEM_ERROR, TRANSIENT_ERROR, ConvexStepError, DestinationError
 from .options import MIB, WriterOptions
 from .pipeline import Pipeline, RequestFailed
-from .plan import StreamPlan, plans_by_stream
+from .plan import StreamPlan, WriteMode, plans_by_stream
 from .records import RecordEncoder
+from .replacement import Replacements, kept_message, log_replacing, stream_status
 
 #: Seconds between wake-ups when input is quiet (ages are checked this often).
 TICK_S = 0.5
@@ -54,6 +59,12 @@ class UnknownStreamError(DestinationError):
     """The source sent a record for a stream that is not in the configured catalog."""
 
     failure_type = SYSTEM_ERROR
+
+
+class TablesKeptError(DestinationError):
+    """Some replacing streams did not complete, so their tables were left as they were."""
+
+    failure_type = TRANSIENT_ERROR
 
 
 @dataclass
@@ -102,6 +113,8 @@ class Writer:
             clock=clock,
         )
         self._checkpoints = Checkpoints({plan.key: plan.table for plan in plans})
+        self._replacements = Replacements({plan.table: plan.label for plan in plans if plan.truncate})
+        self._dedup_tables = frozenset(plan.table for plan in plans if plan.mode is WriteMode.DEDUP)
         self._pipeline = Pipeline(
             self._send,
             max_parallel=options.max_parallel_requests,
@@ -126,12 +139,15 @@ class Writer:
                         self._record(message)
                     elif kind == "STATE":
                         self._state(message)
+                    elif kind == "TRACE":
+                        self._trace(message)
                     else:
                         self._totals.ignored_messages += 1
                 yield from self._step()
             yield from self._finish()
         finally:
             self._pipeline.stop()
+            self._replacements.close()
 
     # -- input ---------------------------------------------------------------------------
 
@@ -142,9 +158,7 @@ class Writer:
                 "The source sent a RECORD message without a record object. This is a problem in the source connector."
             )
         stream, namespace = record.get("stream"), record.get("namespace")
-        plan = self._plans.get((namespace, stream))  # type: ignore[arg-type]  # validated by the lookup
-        if plan is None and namespace is None:
-            plan = self._by_name.get(stream)  # type: ignore[arg-type]
+        plan = self._plan_for(namespace, stream)
         if plan is None:
             raise UnknownStreamError(
                 f"The source sent a record for stream '{stream}'"
@@ -154,8 +168,52 @@ class Writer:
         encoded = self._encoders[plan.key].encode(record)
         self._checkpoints.received(plan.key, plan.table)
         self._totals.records += 1
+        if self._replacements.holds(plan.table):
+            self._replacements.spool(plan.table, encoded)
+            return
+        if self._replacements.given_up(plan.table):
+            self._replacements.count_late(plan.table)
+            return
         for request in self._batcher.add(plan.table, encoded):
             self._submit(request)
+
+    def _plan_for(self, namespace: Any, stream: Any) -> StreamPlan | None:
+        plan = self._plans.get((namespace, stream))
+        # Messages that omit a namespace their stream has still find it, when the name is unique.
+        return self._by_name.get(stream) if plan is None and namespace is None else plan
+
+    def _trace(self, message: dict[str, Any]) -> None:
+        """A STREAM_STATUS decides when a replacing stream's table is cleared and written."""
+        status = stream_status(message)
+        if status is None:
+            self._totals.ignored_messages += 1
+            return
+        namespace, name, value = status
+        plan = self._plan_for(namespace, name)
+        table = plan.table if plan is not None else ""
+        if self._replacements.status(table, value):
+            self._replace(table)
+        elif self._replacements.given_up(table) and value == "INCOMPLETE":
+            self._checkpoints.abandon(table)
+            self._logger.warning(
+                f"The source reported stream '{name}' INCOMPLETE: the Convex table '{table}' is not replaced and "
+                f"keeps its documents; the {self._replacements.record_count(table)} records read are discarded."
+            )
+
+    def _replace(self, table: str) -> None:
+        """Clear `table`, then send its spooled records (the writer's usual batching and states)."""
+        log_replacing(self._logger, table, self._plan_label(table), self._replacements.record_count(table))
+        try:
+            self._client.clear_tables([table])
+        except ConvexError as err:
+            raise ConvexStepError(f"Clearing the Convex table '{table}' before writing its new records", err) from None
+        for encoded in self._replacements.records(table):
+            for request in self._batcher.add(table, encoded):
+                self._submit(request)
+        self._flush_through[table] = self._checkpoints.received_count(table)
+
+    def _plan_label(self, table: str) -> str:
+        return next(plan.label for plan in self._plans.values() if plan.table == table)
 
     def _state(self, message: dict[str, Any]) -> None:
         for table, through in self._checkpoints.state(message).items():
@@ -207,17 +265,33 @@ class Writer:
 
     def _send(self, request: ImportRequest) -> None:
         """Runs on a worker thread: one import request (retries are the shared client's)."""
-        self._client.import_airbyte_records(request.body, idempotent=request.idempotent)
+        # A 500 on a dedup table is almost always duplicate keys: not worth half a minute of retries.
+        dedup = any(table in self._dedup_tables for table in request.counts)
+        self._client.import_airbyte_records(request.body, idempotent=request.idempotent,
+                                            internal_error_attempts=INTERNAL_ERROR_ATTEMPTS if dedup else None)
 
     def _failure(self, failure: RequestFailed) -> BaseException:
         tables = ", ".join(failure.request.tables)
         context = f"Importing {failure.request.record_count} records into the Convex table(s) {tables}"
         if isinstance(failure.cause, ConvexError):
+            dedup = [table for table in failure.request.tables if table in self._dedup_tables]
+            if is_duplicate_key_failure(failure.cause, dedup):
+                return duplicate_keys_error(context, failure.cause, [(self._plan_label(t), t) for t in dedup])
             return ConvexStepError(context, failure.cause)
         return failure.cause
 
     def _finish(self) -> Iterator[dict[str, Any]]:
         """End of input: send every buffer, wait for every request, emit the last states."""
+        replace, _ = self._replacements.at_end_of_input()
+        for table in replace:
+            self._logger.info(
+                f"The source reports no stream status, so the end of its input is taken as the end of stream "
+                f"'{self._plan_label(table)}'."
+            )
+            self._replace(table)
+        kept = self._replacements.kept()
+        for table, _held in kept:
+            self._checkpoints.abandon(table)
         for table in self._batcher.buffered_tables():
             self._flush_through[table] = self._checkpoints.received_count(table)
         while True:
@@ -229,6 +303,11 @@ class Writer:
         if self._checkpoints.waiting:
             raise AssertionError(f"{self._checkpoints.waiting} STATE messages still held after every request ended")
         self._log_summary()
+        failed = [(table, held) for table, held in kept if held.records or self._replacements.statuses_seen]
+        if failed:
+            raise TablesKeptError(kept_message(failed))
+        for table, held in kept:
+            self._logger.warning(f"Stream '{held.label}': {held.reason}, so the Convex table '{table}' was left as it was.")
 
     # -- logs ----------------------------------------------------------------------------
 

@@ -462,6 +462,11 @@ class MetadataSuite:
         return self.connector_root.name
 
     @property
+    def distribution(self) -> str:
+        """The wheel's name: Airbyte's `airbyte-<connector>` PyPI naming."""
+        return f"airbyte-{self.connector_name}"
+
+    @property
     def docs_page(self) -> Path:
         return self.connector_root / "docs" / "convex.md"
 
@@ -486,7 +491,19 @@ class MetadataSuite:
         assert "language:python" in metadata["tags"] and "cdk:python" in metadata["tags"]
 
     def test_image_tag_is_the_package_version(self, metadata: dict[str, Any]) -> None:
-        assert metadata["dockerImageTag"] == importlib.metadata.version(self.connector_name)
+        assert metadata["dockerImageTag"] == importlib.metadata.version(self.distribution)
+
+    def test_icon_is_an_svg_next_to_the_metadata(self, metadata: dict[str, Any]) -> None:
+        icon = (self.connector_root / "icon.svg").read_text()
+        assert metadata["icon"] == "convex.svg"  # the registry's name for the icon file
+        assert icon.lstrip().startswith("<svg") and icon.rstrip().endswith("</svg>") and "viewBox" in icon
+
+    def test_registry_entry_names_the_wheel(self, metadata: dict[str, Any]) -> None:
+        pypi = metadata.get("remoteRegistries", {}).get("pypi")
+        if self.connector_type == "source":  # PyAirbyte installs sources from PyPI by this name
+            assert pypi == {"enabled": True, "packageName": self.distribution}
+        else:
+            assert pypi is None or pypi["packageName"] == self.distribution
 
     def test_base_image_is_the_dockerfile_default(self, metadata: dict[str, Any]) -> None:
         dockerfile = self.connector_root.parent / f"Dockerfile.{self.connector_type}"

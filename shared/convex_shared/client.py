@@ -226,8 +226,10 @@ class ConvexClient:
         body = orjson.dumps({"tableNames": list(table_names)})
         self._transport.call("PUT", f"{_IMPORT}/clear_tables", parse_empty, body=body)
 
-    def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
+    def import_airbyte_records(self, body: bytes, *, idempotent: bool,
+                               internal_error_attempts: int | None = None) -> None:
         """Post one pre-serialized import batch. `idempotent=False` (append) retries still happen, with a
-        warning, since a failed attempt may have committed part of the batch."""
+        warning, since a failed attempt may have committed part of the batch. `internal_error_attempts`
+        caps the attempts for a plain 500 (for a dedup import it usually means duplicate keys)."""
         self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                             idempotent=idempotent)
+                             idempotent=idempotent, internal_error_attempts=internal_error_attempts)

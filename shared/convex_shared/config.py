@@ -3,10 +3,19 @@
 Every mistake a user can paste (a path, an HTTP-actions URL, a `Bearer ` prefix, a dashboard
 link) is refused here with a message that says what to change, before any request is sent.
 Messages never include the key.
+
+Plain `http://` sends the key unencrypted, so it is accepted only for hosts that cannot be
+on the public internet: loopback, private and link-local addresses, and names only a private
+network resolves (`localhost`, a single-label Docker or Kubernetes service name such as
+`convex-backend`, `*.local`, `*.internal`, `*.lan`, `*.cluster.local`, `host.docker.internal`).
+Convex cloud deployments redirect http to https, but only after the first request has carried
+the key in clear text, so `http://<name>.convex.cloud` is refused with the https URL to use.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import math
 import re
 import urllib.parse
@@ -20,6 +29,9 @@ from .secret import Secret
 DEFAULT_CONNECT_TIMEOUT_S: Final = 10.0
 # A list_snapshot page may take up to 60 s of server work; leave room above that.
 DEFAULT_READ_TIMEOUT_S: Final = 120.0
+#: A check answers someone waiting in the UI, and its routes do no long work: a host that
+#: accepts the connection but never answers must fail it in seconds, not in two read timeouts.
+CHECK_TIMEOUT_S: Final = 15.0
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Z][A-Z0-9_]*=")
@@ -35,11 +47,18 @@ class ConnectionSettings:
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: True for a check's settings (`for_check`): messages then speak of the check's own limit.
+    for_a_check: bool = False
 
     @property
     def host(self) -> str:
         """`host[:port]` of the deployment, for messages."""
         return urllib.parse.urlsplit(self.deployment_url).netloc
+
+    def for_check(self, retry: RetryPolicy) -> "ConnectionSettings":
+        """The same deployment with a check's patience: `retry`, and timeouts of at most CHECK_TIMEOUT_S."""
+        return dataclasses.replace(self, retry=retry, connect_timeout_s=min(self.connect_timeout_s, CHECK_TIMEOUT_S),
+                                   read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S), for_a_check=True)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> "ConnectionSettings":
@@ -108,7 +127,40 @@ def normalize_deployment_url(raw: object) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
+    if scheme == "http":
+        refuse_plain_http(host, netloc)
     return f"{scheme}://{netloc}"
+
+
+#: Name suffixes that only a private network resolves (RFC 6762 .local, RFC 8375 home.arpa, ...).
+_PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain", ".localhost", ".svc",
+                     ".cluster.local")
+
+
+def is_private_host(host: str) -> bool:
+    """True for a host that plain http can reach without crossing the public internet."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host or host == "localhost" or host.endswith(_PRIVATE_SUFFIXES)
+    return address.is_loopback or address.is_private or address.is_link_local
+
+
+def refuse_plain_http(host: str, netloc: str) -> None:
+    """ConvexConfigError unless plain http to `host` keeps the key off the public internet.
+    `netloc` (host and port) is what the https URL in the message keeps."""
+    if host.endswith(".convex.cloud"):
+        raise ConvexConfigError(
+            f"deployment_url uses plain http:// for the Convex cloud deployment {host}, which would send the "
+            f"access key unencrypted before Convex redirects to https. Use https://{netloc}."
+        )
+    if not is_private_host(host):
+        raise ConvexConfigError(
+            f"deployment_url uses plain http:// for {host}, a public host: the access key would cross the "
+            f"internet unencrypted. Use https://{netloc} (serve a self-hosted deployment behind TLS); plain http is "
+            "accepted only for loopback, private-network addresses and private names (localhost, a Docker or "
+            "Kubernetes service name, *.internal, *.local)."
+        )
 
 
 def _bad_key(problem: str) -> ConvexConfigError:

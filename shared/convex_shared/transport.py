@@ -138,12 +138,15 @@ class Transport:
         body: bytes | None = None,
         idempotent: bool = True,
         retry: RetryPolicy | None = None,
+        internal_error_attempts: int | None = None,
     ) -> T:
         """Send, retry transient failures within the policy (`retry`, else the settings'), and return
-        `parse(body)` of the 2xx answer."""
+        `parse(body)` of the 2xx answer. `internal_error_attempts` caps how many plain 500 answers are
+        tried before giving up."""
         policy = retry or self.settings.retry
         started = time.monotonic()
         attempt = 0
+        internal_errors = 0
         while True:
             attempt += 1
             try:
@@ -151,6 +154,9 @@ class Transport:
             except ConvexError as err:
                 err.attempts = attempt
                 if not err.transient:
+                    raise
+                internal_errors += err.status == 500
+                if internal_error_attempts is not None and internal_errors >= internal_error_attempts:
                     raise
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
@@ -210,9 +216,12 @@ class Transport:
                 "the network; raise connect_timeout_seconds on a slow network.", route=route, maybe_committed=False,
                 reason="connect timeout")
         if isinstance(exc, requests.exceptions.ReadTimeout):
+            remedy = ("A check waits no longer than that: check that deployment_url is the deployment's address (a "
+                      "host that accepts connections but never answers is not a Convex deployment)."
+                      if self.settings.for_a_check else
+                      "The deployment may be overloaded; raise read_timeout_seconds if this keeps happening.")
             return ConvexTransientError(
-                f"{host} did not answer within {self.settings.read_timeout_s:g} s. The deployment may be overloaded; "
-                "raise read_timeout_seconds if this keeps happening.", route=route,
+                f"{host} did not answer within {self.settings.read_timeout_s:g} s. {remedy}", route=route,
                 reason=f"no answer within {self.settings.read_timeout_s:g} s (read timeout)")
         if isinstance(exc, requests.exceptions.ConnectionError):
             if _is_name_resolution_failure(exc):

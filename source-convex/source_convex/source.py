@@ -10,6 +10,7 @@ Every Convex failure crosses this boundary as an AirbyteTracedException (`traced
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any, Iterator, List, Mapping, Optional, Tuple
 
@@ -35,7 +36,8 @@ from .read import ReadOrchestrator
 from .streams import ConvexStream
 from .table_schemas import REFUSED_CODES
 
-DIST_NAME = "source-convex"
+#: The distribution (wheel) name: Airbyte's own PyPI name for this connector, which 0.4.x used.
+DIST_NAME = "airbyte-source-convex"
 
 #: A check answers while the user waits in the UI: one quick retry, not a sync's patience.
 CHECK_RETRY = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)
@@ -75,17 +77,16 @@ class SourceConvex(AbstractSource):
         if query_functions.configured(config):
             return query_functions_source.check(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, CHECK_RETRY)
         try:
-            source_config = SourceConfig.from_config(config, retry=CHECK_RETRY)
+            source_config = SourceConfig.from_config(config)
+            source_config = dataclasses.replace(source_config,
+                                                connection=source_config.connection.for_check(CHECK_RETRY))
             with self._client(source_config, logger) as client:
                 self._prove_export(client, logger)
                 if source_config.tables is not None:
                     discoverer = Discoverer(client, source_config, logger)
                     missing = discoverer.missing_tables(discoverer.convex_schemas())
                     if missing:
-                        names = ", ".join(str(table) for table in missing)
-                        return False, (f"The tables setting names tables this deployment does not have: {names}. "
-                                       "Fix the names (a component table is written <component>/<table>) or "
-                                       "leave the setting empty to sync every table.")
+                        return False, discoverer.missing_message(missing)
         except ConvexError as err:
             return False, str(err)
         return True, None
@@ -143,12 +144,8 @@ class SourceConvex(AbstractSource):
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
-        """Per-stream state; the legacy one-object form is converted (see state_input)."""
-        if state_path:
-            raw = cls._read_json_file(state_path)
-            if isinstance(raw, dict) and not {"type", "stream", "global", "data"} & set(raw):
-                return state_input.from_legacy_blob(raw)
-        return state_input.normalize(super().read_state(state_path))
+        """Per-stream state; the legacy one-object form is converted, any other shape refused (see state_input)."""
+        return state_input.parse(cls._read_json_file(state_path)) if state_path else []
 
     def read(
         self,

@@ -36,6 +36,7 @@ the current state per stream and only ever replaces it through them.
 from __future__ import annotations
 
 import enum
+import time
 from typing import Any, Mapping, Optional, TypedDict
 
 
@@ -72,15 +73,50 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def load_state(raw: Optional[Mapping[str, Any]]) -> Optional[StreamState]:
+#: Largest value Convex takes as a timestamp (an int64 of nanoseconds).
+MAX_TIMESTAMP = 2**63 - 1
+#: How far ahead of this machine's clock a saved timestamp may be (clock skew), in ns.
+FUTURE_SLACK_NS = 3600 * 10**9
+
+
+def _timestamp(name: str, value: Any, now_ns: int) -> None:
+    """StateError for a saved timestamp Convex could never have given (see `load_state`)."""
+    if value > MAX_TIMESTAMP:
+        raise StateError(
+            f"{name} is {value}, beyond the largest timestamp Convex uses (2^63 - 1 ns): this state was not "
+            "written by this connector (edited by hand, or damaged)"
+        )
+    if value > now_ns + FUTURE_SLACK_NS:
+        ahead_days = (value - now_ns) / 86_400e9
+        raise StateError(
+            f"{name} is {value} ns, {ahead_days:.1f} days in the future: reading after it would skip every change "
+            "until then. It was not written against this deployment's clock (edited by hand, a unit other than "
+            "nanoseconds, or a machine with a wrong clock)"
+        )
+
+
+def load_state(raw: Optional[Mapping[str, Any]], now_ns: Optional[int] = None) -> Optional[StreamState]:
     """The saved state of a stream, or None when there is none to continue.
 
-    Blobs without any of our keys (none at all, or markers other CDK streams write such as
-    `__ab_no_cursor_state_message`) mean "nothing to continue". A blob with our keys but
-    wrong types raises StateError: silently starting over could lose or duplicate data.
+    Empty blobs and the CDK's own markers (keys starting with `__ab_`, such as
+    `__ab_no_cursor_state_message`) mean "nothing to continue". Everything else raises
+    StateError rather than silently starting over (which would re-read, and for an append
+    destination duplicate, the whole table): a blob without our keys (another connector's,
+    or another shape), wrong types, or a timestamp Convex could never have handed out (beyond
+    int64, or in the future by more than an hour of clock skew: `now_ns`, default this
+    machine's clock; reading after it would skip changes).
     """
-    if not raw or not any(key in raw for key in _KEYS):
+    if not raw:
         return None
+    if not any(key in raw for key in _KEYS):
+        foreign = sorted(str(key) for key in raw if not str(key).startswith("__ab_"))
+        if not foreign:
+            return None
+        raise StateError(
+            f"it holds {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''}, keys this connector never writes "
+            f"(its state has {', '.join(_KEYS)}): it comes from another connector, or has another shape"
+        )
+    now = time.time_ns() if now_ns is None else now_ns
     snapshot_cursor = raw.get("snapshot_cursor")
     has_more = raw.get("snapshot_has_more", True)
     delta_cursor = raw.get("delta_cursor")
@@ -93,6 +129,8 @@ def load_state(raw: Optional[Mapping[str, Any]]) -> Optional[StreamState]:
         delta_cursor = int(delta_cursor)
     if delta_cursor is not None and not (_is_int(delta_cursor) and delta_cursor >= 0):
         raise StateError(f"delta_cursor must be a non-negative integer or null, not {delta_cursor!r}")
+    if delta_cursor is not None:
+        _timestamp("delta_cursor", delta_cursor, now)
     state = StreamState(snapshot_cursor=snapshot_cursor, snapshot_has_more=has_more, delta_cursor=delta_cursor)
     for key in ("data_sync_cursor", "data_sync_scope"):
         value = raw.get(key)
@@ -105,6 +143,7 @@ def load_state(raw: Optional[Mapping[str, Any]]) -> Optional[StreamState]:
     if deltas_from is not None:
         if not (_is_int(deltas_from) and deltas_from >= 0):
             raise StateError(f"deltas_from must be a non-negative integer, not {deltas_from!r}")
+        _timestamp("deltas_from", deltas_from, now)
         if has_more:  # meaningful only while the replacing snapshot runs
             state["deltas_from"] = deltas_from
     return state

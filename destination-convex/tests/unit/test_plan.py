@@ -88,5 +88,5 @@ def test_setup_log_line_names_table_key_renames_and_deletes() -> None:
     assert "_id -> source_id, Straße -> source_strasse" in line
     assert "deleted records delete their document" in line
     (plan,) = plan_catalog(catalog(stream("logs", "overwrite")))
-    assert "table cleared first" in describe_plan(plan, store_airbyte_metadata=True)
+    assert "old documents replaced once the stream is complete" in describe_plan(plan, store_airbyte_metadata=True)
     assert "source_airbyte_raw_id" in describe_plan(plan, store_airbyte_metadata=True)

@@ -65,7 +65,7 @@ def test_append_only_does_nothing() -> None:
     assert client.calls == []
 
 
-def test_one_clear_then_indexes_then_poll() -> None:
+def test_nothing_is_cleared_at_start_then_indexes_then_poll() -> None:
     client = FakeClient(ready_after=2)
     plans = [
         plan("a", WriteMode.OVERWRITE, truncate=True),
@@ -74,9 +74,9 @@ def test_one_clear_then_indexes_then_poll() -> None:
         plan("d", WriteMode.DEDUP, key=(("meta", "k"), ("n",))),
     ]
     fake = run(client, plans)
-    assert client.calls[0] == ("clear_tables", ["a", "b", "c"])
-    assert client.calls[1] == ("add_primary_key_indexes", {"c": [["source_id"]], "d": [["meta", "k"], ["n"]]})
-    assert client.calls[2:] == [("primary_key_indexes_ready", ["c", "d"])] * 3
+    # Overwrite and truncate refreshes clear only once their stream is complete (the writer's job).
+    assert client.calls[0] == ("add_primary_key_indexes", {"c": [["source_id"]], "d": [["meta", "k"], ["n"]]})
+    assert client.calls[1:] == [("primary_key_indexes_ready", ["c", "d"])] * 3
     assert fake.sleeps == [0.25, 0.5], "exponential backoff"
 
 

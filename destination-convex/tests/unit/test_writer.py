@@ -37,7 +37,7 @@ class FakeClient:
         self.bodies: list[dict[str, Any]] = []
         self.returned: list[int] = []  # index of each body, in the order its request returned
 
-    def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
+    def import_airbyte_records(self, body: bytes, *, idempotent: bool, internal_error_attempts: int | None = None) -> None:
         with self.lock:
             index = len(self.bodies)
             self.bodies.append(orjson.loads(body))

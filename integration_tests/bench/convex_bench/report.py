@@ -326,7 +326,7 @@ def _method(machine: Machine, command: str, elapsed_s: float) -> list[str]:
         f"{machine.cores} cores ({machine.cpu}), {machine.memory}, {machine.system}, Python {machine.python}; "
         f"load average (1/5/15 min) {machine.load_before} before the run and {_load()} after it (the machine "
         "was shared: other load slows every contender, the slowest most). "
-        f"Ours: source-convex {_version('source-convex')} and destination-convex {_version('destination-convex')} "
+        f"Ours: source-convex {_version('airbyte-source-convex')} and destination-convex {_version('airbyte-destination-convex')} "
         f"on airbyte-cdk {_version('airbyte-cdk')}. Incumbent: {c.INCUMBENT_PACKAGE} {c.INCUMBENT_VERSION} from "
         f"PyPI on airbyte-cdk {_incumbent_cdk()}, in its own virtualenv.",
         "",

@@ -29,7 +29,9 @@ pick_python() {   # PyAirbyte supports Python 3.10 to 3.12
     local candidate
     for candidate in "${PYAIRBYTE_PYTHON:-}" python3.12 python3.11 python3.10 python3; do
         [[ -n $candidate ]] && command -v "$candidate" >/dev/null 2>&1 || continue
-        if "$candidate" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))'; then
+        # stderr dropped: a pyenv shim for a version that is not selected answers "pyenv: python3.12:
+        # command not found" even though `command -v` found the shim.
+        if "$candidate" -c 'import sys; sys.exit(not ((3, 10) <= sys.version_info[:2] <= (3, 12)))' 2>/dev/null; then
             echo "$candidate"
             return 0
         fi
@@ -44,8 +46,9 @@ if [[ ! -x "$VENV/bin/python" || ! -f "$STAMP" || "$(cat "$STAMP")" != "$wanted"
     rm -rf "$VENV"
     "$python" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQUIREMENTS[@]}" \
-        -e "$REPO_ROOT/shared" -e "$REPO_ROOT/integration_tests"
+    # PYTHONWARNINGS: setuptools prints a framed notice per editable install (BuildBackendWarning).
+    PYTHONWARNINGS=ignore::UserWarning "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "${REQUIREMENTS[@]}" -e "$REPO_ROOT/shared" -e "$REPO_ROOT/integration_tests"
     printf '%s' "$wanted" >"$STAMP"
 fi
 

@@ -24,6 +24,12 @@ KEY = "prod:happy-animal-123|01ab23cd45ef67890123456789abcdef0123456789abcdef"
         ("http://127.0.0.1:3210", "http://127.0.0.1:3210"),
         ("http://localhost:3210/", "http://localhost:3210"),
         ("http://[::1]:3210", "http://[::1]:3210"),
+        # Plain http stays possible where the key cannot cross the public internet.
+        ("http://10.0.0.7:3210", "http://10.0.0.7:3210"),
+        ("http://192.168.1.20:3210", "http://192.168.1.20:3210"),
+        ("http://convex-backend:3210", "http://convex-backend:3210"),
+        ("http://host.docker.internal:3210", "http://host.docker.internal:3210"),
+        ("http://convex.default.svc.cluster.local:3210", "http://convex.default.svc.cluster.local:3210"),
         ("\thttps://x.convex.cloud\n", "https://x.convex.cloud"),
     ],
 )
@@ -51,6 +57,11 @@ def test_deployment_url_is_normalised(raw: str, expected: str) -> None:
         (None, "missing"),
         (42, "must be a string"),
         (KEY, "access_key"),
+        # Plain http that would send the key over the internet in clear text.
+        ("http://happy-animal-123.convex.cloud", "Use https://happy-animal-123.convex.cloud."),
+        ("HTTP://Happy-Animal-123.eu-west-1.Convex.Cloud/", "https://happy-animal-123.eu-west-1.convex.cloud"),
+        ("http://convex.example.com:3210", "Use https://convex.example.com:3210"),
+        ("http://8.8.8.8:3210", "public host"),
     ],
 )
 def test_deployment_url_mistakes_say_what_to_change(raw: object, must_say: str) -> None:

@@ -1,5 +1,7 @@
 """State: the incumbent's saved shapes load and continue correctly; transitions are pure."""
 
+import re
+
 import pytest
 
 from source_convex.state import (
@@ -56,6 +58,27 @@ def test_float_position_from_a_lossy_platform_is_accepted_when_whole() -> None:
 def test_damaged_state_is_refused(raw: dict) -> None:
     with pytest.raises(StateError):
         load_state(raw)
+
+
+NOW = 1_800_000_000 * 10**9
+
+
+@pytest.mark.parametrize(("raw", "says"), [
+    ({"cursor": "2024-01-01", "updated_at": 5}, "cursor, updated_at, keys this connector never writes"),
+    ({"users": {"delta_cursor": 1}}, "another shape"),  # a whole-connector blob given as one stream's state
+    ({"snapshot_has_more": False, "delta_cursor": NOW + 2 * 86_400 * 10**9}, "2.0 days in the future"),
+    ({"snapshot_has_more": True, "delta_cursor": 1, "deltas_from": NOW * 1000}, "deltas_from"),
+    ({"snapshot_has_more": False, "delta_cursor": 2**63}, "beyond the largest timestamp Convex uses"),
+    ({"snapshot_has_more": False, "delta_cursor": 10**30}, "2^63 - 1"),
+])
+def test_foreign_future_and_oversized_states_are_refused_with_the_reason(raw: dict, says: str) -> None:
+    with pytest.raises(StateError, match=re.escape(says)):
+        load_state(raw, now_ns=NOW)
+
+
+def test_a_position_within_the_clock_slack_is_kept() -> None:
+    state = load_state({"snapshot_has_more": False, "delta_cursor": NOW + 60 * 10**9}, now_ns=NOW)
+    assert position(state) == NOW + 60 * 10**9
 
 
 def test_snapshot_lifecycle() -> None:
