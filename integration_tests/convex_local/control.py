@@ -69,6 +69,12 @@ class ControlRoutes:
         except Exception:
             return 500, {"Content-Type": "application/json"}, internal_error().body()
 
+    # -- the app -------------------------------------------------------------------------------
+    def _app_mutation_post(self, a: dict) -> Any:
+        """What an app's mutation doing one `db.insert` meets: the write-throughput check first
+        (retried up to 4 times with backoff, as the mutation runner does), then the insert."""
+        return {"_id": self._dep.app_mutation_insert(a["table"], decode_value(a["document"]))}
+
     # -- seeding --------------------------------------------------------------------------------
     def _create_table_post(self, a: dict) -> Any:
         self._dep.create_table(a["name"], a.get("component", ""))
@@ -190,6 +196,12 @@ class ControlClient:
         return resp.json()
 
     # seeding
+    def app_mutation(self, table: str, document: dict[str, Any]) -> tuple[int, Any]:
+        """An app's one-insert mutation: (status, body); 429 TooManyWrites when writes are too fast."""
+        resp = self._session.post(f"{self._url}/_local/app_mutation",
+                                  json={"table": table, "document": to_encoded(document)}, timeout=self._timeout)
+        return resp.status_code, resp.json()
+
     def create_table(self, name: str, component: str = "") -> None:
         self._call("POST", "create_table", {"name": name, "component": component})
 

@@ -7,6 +7,7 @@ import math
 import pytest
 
 from convex_local import ids, naming, values
+from convex_local.errors import ApiError
 
 
 def test_document_id_matches_the_backends_stability_vector() -> None:
@@ -80,11 +81,22 @@ def test_bad_format_is_400() -> None:
         ("__x__", "source_x"),
         ("!!!", "source_"),
         ("a" * 64, "a" * 64),
-        ("a" * 65, "source_" + "a" * 65),  # not an identifier (too long): mapped, and then too long to store
+        # The contract's Corrections: slugify 0.1.0 over unidecode 0.3.0, one syllable per ideograph.
+        ("顧客ID", "source_gu_ke_id"),
+        ("中文", "source_zhong_wen"),
+        ("Ёлка", "source_iolka"),
+        ("×", "source_x"),
+        ("🎉 party", "source_party"),  # emoji vanish
     ],
 )
 def test_table_names(raw: str, mapped: str) -> None:
     assert naming.table_name(raw) == mapped
+
+
+def test_a_table_name_without_a_valid_mapping_is_a_500() -> None:
+    with pytest.raises(ApiError) as info:
+        naming.table_name("a" * 65)  # not an identifier (too long): mapped, and then still too long
+    assert info.value.status == 500
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,7 @@ def test_table_names(raw: str, mapped: str) -> None:
         ("a.b-c", "a.b-c"),
         ("1st", "1st"),
         ("price$", "price$"),
-        ("", "source_"),  # Convex disallows empty field names, so import renames it
+        ("", ""),  # the empty name is a valid field name: kept (the contract's Corrections)
         ("x" * 1024, "x" * 1024),
         ("x" * 1025, "source_" + "x" * 1025),  # too long: mapped, and then too long to store
     ],
