@@ -357,3 +357,73 @@ def test_other_import_routes_limit_bodies_to_2_mib(api: Api) -> None:
     assert error(api.put(CLEAR, {"tableNames": names})) == (400, "BadJsonBody")
     assert error(api.get(READY, json={"tables": names})) == (400, "BadJsonBody")
     assert api.dep.table_names() == []
+
+
+def test_renaming_is_per_record_so_one_stream_can_store_id_under_two_names(api: Api) -> None:
+    # airbyte_import.rs `valid_json`: the collision check looks only at the keys of the same object.
+    assert send(api, body("s", [{"_id": "a"}, {"_id": "b", "source_id": "own"}])).status_code == 200
+    docs = sorted(api.dep.documents("s"), key=lambda d: len(d))
+    assert {k: v for k, v in docs[0].items() if not k.startswith("_")} == {"source_id": "a"}
+    assert {k: v for k, v in docs[1].items() if not k.startswith("_")} == {"source_id": "own", "source_source_id": "b"}
+    # What that does to a dedup stream keyed on the renamed `_id`: a delete carries only `_id`.
+    dedup_table(api, "t", [["source_source_id"]])
+    pk = [["source_source_id"]]
+    assert send(api, body("t", [{"_id": "x", "source_id": "y"}], pk)).status_code == 200
+    deleted = {"_id": "x", "_ab_cdc_deleted_at": "2024"}
+    assert error(send(api, body("t", [deleted], pk))) == (400, "MissingPrimaryKeyValue")
+
+
+def test_three_rounds_of_renaming_then_a_plain_500(api: Api) -> None:
+    three = {"_id": 1, "source_id": 2, "source_source_id": 3}
+    assert send(api, body("s", [three])).status_code == 200
+    (doc,) = api.dep.documents("s")
+    assert doc["source_source_source_id"] == 1.0
+    four = {**three, "source_source_source_id": 4}
+    assert error(send(api, body("s", [four]))) == (500, "InternalServerError")
+    assert len(api.dep.documents("s")) == 1  # conversion fails before anything is written
+
+
+def test_two_renamed_keys_reaching_one_name_collapse(api: Api) -> None:
+    assert send(api, body("s", [{"$a": 1, "_a": 2, "a": 3}])).status_code == 200
+    (doc,) = api.dep.documents("s")
+    assert {k: v for k, v in doc.items() if not k.startswith("_")} == {"a": 3.0, "source_a": 2.0}
+
+
+def test_a_fault_after_the_first_commit_leaves_16000_rows(api: Api) -> None:
+    # One request is several transactions: a failure after the first commit (an OCC 503, a timeout)
+    # keeps what was committed, so retrying an append request duplicates those rows.
+    api.dep.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    payload = body("events", [{"n": i} for i in range(20_000)])
+    assert error(send(api, payload)) == (503, "ServiceUnavailable")
+    assert len(api.dep.documents("events")) == 16_000
+    assert send(api, payload).status_code == 200  # the blind retry
+    assert len(api.dep.documents("events")) == 36_000
+    api.dep.faults.inject(route="import_airbyte_records", kind="408", when="partial", count=1)
+    resp = send(api, payload)
+    assert resp.status_code == 408 and resp.content == b""  # the HTTP layer's bare timeout
+
+
+def test_a_request_of_16000_appends_is_one_transaction(api: Api) -> None:
+    api.dep.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    assert send(api, body("events", [{"n": i} for i in range(16_000)])).status_code == 200
+    docs = api.dep.documents("events")
+    assert len(docs) == 16_000 and len({d["_creationTime"] for d in docs}) == 1
+
+
+def test_dedup_commits_every_4096_lookups(api: Api) -> None:
+    dedup_table(api, "users", [["id"]])
+    assert send(api, body("users", [{"id": i} for i in range(5000)], [["id"]])).status_code == 200
+    times = sorted({d["_creationTime"] for d in api.dep.documents("users")})
+    assert len(times) == 2
+    assert sum(1 for d in api.dep.documents("users") if d["_creationTime"] == times[0]) == 4096
+
+
+def test_document_size_is_convex_size_not_json_bytes(api: Api) -> None:
+    # A number counts 9 bytes and null 1 (crates/value/src/lib.rs), whatever its JSON text.
+    numbers = {"n": [1] * 8000}  # 16 KB of JSON, 72 KB in Convex's accounting
+    per_doc = 2 + 2 + 8000 * 9
+    docs = [numbers] * 16
+    assert send(api, body("s", docs)).status_code == 200
+    too_big = {f"k{i}": [1] * 8000 for i in range(15)}  # ~1.03 MiB in Convex's accounting, 240 KB of JSON
+    assert error(send(api, body("s", [too_big]))) == (400, "ValueTooLargeError")
+    assert per_doc * 15 > 1 << 20
