@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 import orjson
 
 from .config import ConnectionSettings
+from .errors import IMPORT_500
 from .pages import (
     DeltaPage,
     SnapshotPage,
@@ -164,7 +165,10 @@ class ConvexClient:
         self._transport.call("PUT", f"{_IMPORT}/clear_tables", parse_empty, body=body)
 
     def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
-        """Post one pre-serialized import batch. `idempotent=False` (append) retries still happen, with a
-        warning, since a failed attempt may have committed part of the batch."""
+        """Post one pre-serialized import batch (at most 16,000 messages, so one Convex transaction).
+
+        `idempotent=False` (append): only failures Convex itself answered are retried, since then
+        the batch's one transaction was rolled back; a timeout or dropped connection is not. A 500
+        is retried once: on import it usually means the data cannot be stored (IMPORT_500)."""
         self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                             idempotent=idempotent)
+                             idempotent=idempotent, max_500_attempts=2, repeated_500=IMPORT_500)
