@@ -223,9 +223,17 @@ class Writer:
         streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
         context = (f"Importing {failure.request.record_count} records of stream(s) {streams} into the Convex "
                    f"table(s) {tables}")
-        if isinstance(failure.cause, ConvexError):
-            return ConvexStepError(context, failure.cause)
-        return failure.cause
+        cause = failure.cause
+        if isinstance(cause, ConvexError):
+            if cause.transient and cause.maybe_committed and not failure.request.idempotent:
+                # What stays at-least-once: the next attempt resends every record after the last STATE.
+                cause.explanation += (
+                    f" Airbyte's next attempt sends the records after the last checkpoint again, so up to "
+                    f"{failure.request.record_count} rows of this batch may end up stored twice; an Append + Deduped "
+                    "sync with a primary key never stores a row twice."
+                )
+            return ConvexStepError(context, cause)
+        return cause
 
     def _finish(self) -> Iterator[dict[str, Any]]:
         """End of input: send every buffer, wait for every request, emit the last states."""
