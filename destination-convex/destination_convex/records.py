@@ -44,9 +44,10 @@ from .errors import CONFIG_ERROR, SYSTEM_ERROR, DestinationError
 from .fields import DELETE_FLAG, FieldMapping, FieldNameError
 from .plan import StreamPlan, WriteMode
 from .sizes import (
+    APPEND_WRITE_OVERHEAD,
+    DEDUP_WRITE_OVERHEAD,
     MAX_DOCUMENT_SIZE,
     MIB,
-    WRITE_OVERHEAD,
     document_size,
     may_break_shape_limits,
     shape_problem,
@@ -82,6 +83,7 @@ class RecordEncoder:
         self._generation_id = plan.generation_id if plan.generation_id is not None else 0
         self._prefix = b'{"tableName":' + orjson.dumps(plan.table) + b',"data":'
         self._fields: FieldMapping = plan.fields
+        self._overhead = DEDUP_WRITE_OVERHEAD if self._dedup else APPEND_WRITE_OVERHEAD
 
     def encode(self, record: Mapping[str, Any]) -> EncodedRecord:
         """The import message(s) for one RECORD message's `record` object, as one unit.
@@ -114,8 +116,8 @@ class RecordEncoder:
         if self._dedup and data.get(DELETE_FLAG) is not None:
             # An upsert first, so the delete always finds exactly one document (module docstring).
             upsert = self._prefix + self._payload({**data, DELETE_FLAG: None}) + b"},"
-            return EncodedRecord(upsert + message, 2, size + 2 * WRITE_OVERHEAD)
-        return EncodedRecord(message, 1, size + WRITE_OVERHEAD)
+            return EncodedRecord(upsert + message, 2, size + 2 * self._overhead)
+        return EncodedRecord(message, 1, size + self._overhead)
 
     def _payload(self, data: dict[str, Any]) -> bytes:
         try:

@@ -23,12 +23,15 @@ MAX_DOCUMENT_SIZE: Final = MIB
 MAX_NESTING: Final = 16
 MAX_FIELDS: Final = 1024
 MAX_ARRAY_ITEMS: Final = 8192
-#: `_id` (a 32-37 character id) and `_creationTime`, as Convex counts them.
-SYSTEM_FIELDS_SIZE: Final = (3 + 1 + 37 + 2) + (13 + 1 + 9)
+#: `_id` (a 32-34 character id) and `_creationTime`, as Convex counts them.
+SYSTEM_FIELDS_SIZE: Final = (3 + 1 + 34 + 2) + (13 + 1 + 9)
 #: What one document write adds to the deployment's write-throughput window besides the
-#: document: its log entry's timestamps and id, and entries in the `by_id`, `by_creation_time`
-#: and primary-key indexes (crates/database/src/committer.rs counts both).
-WRITE_OVERHEAD: Final = 48 + 3 * 88
+#: document (crates/database/src/committer.rs counts both): its log entry's timestamp and id
+#: (8 + 32), and about 88 bytes per index entry (timestamp, index id, key, document id) in
+#: `by_id` and `by_creation_time`; a dedup write also touches the primary-key index and
+#: usually replaces a revision (its previous timestamp, 8 more).
+APPEND_WRITE_OVERHEAD: Final = 40 + 2 * 88
+DEDUP_WRITE_OVERHEAD: Final = 48 + 3 * 88
 
 
 def value_size(value: Any) -> int:

@@ -29,12 +29,16 @@ class WriteMeter:
         self._clock = clock
         self._commits: collections.deque[tuple[float, int]] = collections.deque()
         self.total_bytes = 0
+        #: (time, bytes) of every commit, for measurements (a test server's commits are few).
+        self.history: list[tuple[float, int]] = []
 
     def record(self, nbytes: int) -> None:
         now = self._clock()
         with self._lock:
             self._commits.append((now, nbytes))
             self.total_bytes += nbytes
+            if nbytes:
+                self.history.append((now, nbytes))
             self._expire(now)
 
     def recent_bytes(self) -> int:
@@ -42,6 +46,19 @@ class WriteMeter:
         with self._lock:
             self._expire(now)
             return sum(n for _, n in self._commits)
+
+    def busiest_window_bytes(self) -> int:
+        """The most bytes committed within any one window so far."""
+        with self._lock:
+            commits = list(self.history)
+        best, start, total = 0, 0, 0
+        for end in range(len(commits)):
+            total += commits[end][1]
+            while commits[end][0] - commits[start][0] > WINDOW_S:
+                total -= commits[start][1]
+                start += 1
+            best = max(best, total)
+        return best
 
     def check(self, max_bytes_per_s: float) -> None:
         """Raise 429 TooManyWrites when the window holds more than the limit (what a mutation sees)."""

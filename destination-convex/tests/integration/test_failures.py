@@ -93,3 +93,22 @@ def test_an_append_that_may_have_committed_is_never_sent_again(
     (trace,) = result.errors
     assert trace["failure_type"] == "transient_error"
     assert "Append + Deduped" in trace["message"] and "up to 5 rows" in trace["message"]
+
+
+@pytest.mark.timeout(180)
+def test_an_append_failing_after_convex_committed_part_of_it_stores_no_row_twice(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    # Convex commits an import every 16,000 writes; an OCC 503 (or a timeout) after that point used
+    # to leave 16,000 rows stored, and the retry of the whole request stored them again. Small
+    # records made one 4 MiB request hold all 40,000 messages.
+    convex_server.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    messages = [make.record("events", {"_id": f"e{i}", "pad": "x" * 40}) for i in range(40_000)]
+    messages.append(make.stream_state("events", 1))
+    result = run_destination(convex_server, [make.stream("events")], messages, max_write_rate_mib_per_second=0)
+    assert result.returncode == 0, result.stdout[-3000:]
+    stored = [d["source_id"] for d in convex_server.documents("events")]
+    duplicated = len(stored) - len(set(stored))
+    assert duplicated == 0 and len(stored) == 40_000, f"{duplicated} rows stored twice"
+    assert convex_server.faults.rules[0].fired == 0, "no request needed a second Convex transaction"
+    assert all(entry.params["messages"] <= 16_000 for entry in convex_server.request_log.entries("import_airbyte_records"))

@@ -6,7 +6,7 @@ import pytest
 from destination_convex.fields import FieldMapping
 from destination_convex.plan import StreamPlan, WriteMode
 from destination_convex.records import RecordEncoder, RecordError
-from destination_convex.sizes import SYSTEM_FIELDS_SIZE, WRITE_OVERHEAD
+from destination_convex.sizes import APPEND_WRITE_OVERHEAD, SYSTEM_FIELDS_SIZE
 
 
 def plan(mode: WriteMode = WriteMode.APPEND, declared: tuple[str, ...] = (), **changes: object) -> StreamPlan:
@@ -36,7 +36,7 @@ def test_message_bytes_carry_the_stored_names() -> None:
     assert orjson.loads(encoded.data) == {"tableName": "shop_orders", "data": {"source_id": "x", "n": 1}}
     assert encoded.messages == 1
     size = 2 + (9 + 1 + 3) + (1 + 1 + 9) + SYSTEM_FIELDS_SIZE  # Convex's accounting, not JSON bytes
-    assert encoded.write_bytes == size + WRITE_OVERHEAD
+    assert encoded.write_bytes == size + APPEND_WRITE_OVERHEAD
 
 
 def test_metadata_fields() -> None:
