@@ -167,8 +167,9 @@ class ConvexClient:
     def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
         """Post one pre-serialized import batch (at most 16,000 messages, so one Convex transaction).
 
-        `idempotent=False` (append): only failures Convex itself answered are retried, since then
-        the batch's one transaction was rolled back; a timeout or dropped connection is not. A 500
-        is retried once: on import it usually means the data cannot be stored (IMPORT_500)."""
+        `idempotent=False` (append): a retry after a failure Convex did not answer (a timeout, a
+        dropped connection) is logged as a duplicate risk, since the lost attempt may have committed
+        the batch (whole: one request is one transaction). A 500 is retried once: on import it
+        usually means the data cannot be stored (IMPORT_500)."""
         self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
                              idempotent=idempotent, max_500_attempts=2, repeated_500=IMPORT_500)

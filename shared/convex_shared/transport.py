@@ -142,8 +142,8 @@ class Transport:
     ) -> T:
         """Send, retry transient failures within the policy, and return `parse(body)` of the 2xx answer.
 
-        `idempotent=False`: a failure that may have been committed (no Convex answer: a timeout, a
-        dropped connection, a proxy's page) is not retried, since a retry could store it twice.
+        `idempotent=False`: a retry after a failure that may have been committed (no Convex answer: a
+        timeout, a dropped connection, a proxy's page) is logged as a duplicate risk.
         `max_500_attempts`: stop after that many 500 answers, raising a request error that explains
         the likely cause (`repeated_500`); for requests whose 500s are usually deterministic."""
         policy = self.settings.retry
@@ -158,12 +158,6 @@ class Transport:
                 err.attempts = attempt
                 if not err.transient:
                     raise
-                if not idempotent and err.maybe_committed:
-                    err.explanation += (
-                        " Convex may have stored this batch before the failure, so it is not sent again (a retry"
-                        " could store its rows twice)."
-                    )
-                    raise
                 answered_500 += err.status == 500
                 if max_500_attempts is not None and answered_500 >= max_500_attempts:
                     raise ConvexRequestError(
@@ -174,8 +168,13 @@ class Transport:
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
                     raise
-                self.logger.warning("Convex %s failed (%s); retry %d of %d in %.2f s.",
-                                    route, err.reason, attempt, policy.max_attempts - 1, delay)
+                # One import request is one Convex transaction (the destination keeps it under 16,000
+                # writes), so a retry can repeat a batch only whole, and only when the lost attempt
+                # committed; a Convex error answer proves it did not.
+                risk = ("; if the failed attempt was committed before its answer was lost, this append batch is "
+                        "stored twice" if not idempotent and err.maybe_committed else "")
+                self.logger.warning("Convex %s failed (%s); retry %d of %d in %.2f s%s.",
+                                    route, err.reason, attempt, policy.max_attempts - 1, delay, risk)
                 time.sleep(delay)
 
     def _attempt(self, method: str, route: str, parse: Callable[[bytes], T],
