@@ -24,7 +24,6 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from typing import Any
 import orjson
 
 from convex_local import LocalDeployment
-from convex_local.control import ControlClient
+from convex_local.control import AppWriter
 
 DESTINATION = Path(sys.executable).parent / "destination-convex"
 MIB = 1024 * 1024
@@ -79,28 +78,15 @@ def write_rate(args: argparse.Namespace) -> None:
     config = {} if args.rate is None else {"max_write_rate_mib_per_second": args.rate}
     with LocalDeployment() as dep:
         dep.start()
-        failures, attempts, stop = [0], [0], threading.Event()
-
-        def app() -> None:
-            with ControlClient(dep.url, dep.admin_key) as control:
-                while not stop.is_set():
-                    status, _ = control.app_mutation("app_events", {"note": "the app writes"})
-                    attempts[0] += 1
-                    failures[0] += status == 429
-                    time.sleep(0.1)
-
-        thread = threading.Thread(target=app, daemon=True)
-        thread.start()
-        code, seconds, errors = _write(dep, args.records, args.pad, config)
-        stop.set()
-        thread.join(5)
+        with AppWriter(dep.url, dep.admin_key) as app:
+            code, seconds, errors = _write(dep, args.records, args.pad, config)
         history = [(t, n) for t, n in dep.db.write_meter.history]
         imported = sum(n for _, n in history)
         span = history[-1][0] - history[0][0] if len(history) > 1 else seconds
         print(f"exit {code}; setting {args.rate if args.rate is not None else 'default'} MiB/s; "
               f"{imported / MIB:.1f} MiB written (Convex accounting) in {span:.1f} s = {imported / span / MIB:.2f} MiB/s; "
               f"busiest 1 s window {dep.db.write_meter.busiest_window_bytes() / MIB:.2f} MiB (limit 4 MiB); "
-              f"app mutations failed {failures[0]} of {attempts[0]}" + (f"; error: {errors}" if errors else ""))
+              f"app mutations failed {app.failed} of {app.tried}" + (f"; error: {errors}" if errors else ""))
 
 
 def main() -> None:

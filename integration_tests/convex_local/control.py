@@ -264,3 +264,35 @@ class ControlClient:
 
     def update_settings(self, **changes: Any) -> dict[str, Any]:
         return self._call("POST", "settings", changes)
+
+
+class AppWriter:
+    """An app writing while something else loads data: one small mutation every `interval_s`
+    on its own thread, counting the ones refused with 429 TooManyWrites. Use as a context manager."""
+
+    def __init__(self, url: str, admin_key: str, table: str = "app_events", interval_s: float = 0.1) -> None:
+        import threading
+
+        self._control = ControlClient(url, admin_key)
+        self._table = table
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="app-writer", daemon=True)
+        self.tried = 0
+        self.failed = 0
+
+    def __enter__(self) -> "AppWriter":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._control.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            status, _ = self._control.app_mutation(self._table, {"note": "the app writes"})
+            self.tried += 1
+            self.failed += status == 429
+            self._stop.wait(self._interval_s)

@@ -95,31 +95,14 @@ def test_a_bulk_load_leaves_the_app_room_to_write(convex_server: Any, run_destin
     # Convex never refuses the import for write rate, but its bytes fill the deployment's ~4 MiB/s
     # window and then the APP's mutations fail with TooManyWrites. The default pacing (2 MiB/s)
     # keeps every one-second window under the limit while the app keeps writing.
-    import threading
+    from convex_local.control import AppWriter
 
-    from convex_local.control import ControlClient
-
-    failed, tried, stop = [0], [0], threading.Event()
-
-    def app() -> None:
-        with ControlClient(convex_server.url, convex_server.admin_key) as control:
-            while not stop.is_set():
-                status, _ = control.app_mutation("app_events", {"note": "the app writes"})
-                tried[0] += 1
-                failed[0] += status == 429
-                stop.wait(0.05)
-
-    thread = threading.Thread(target=app, daemon=True)
-    thread.start()
     messages = [make.record("events", {"_id": f"e{i}", "pad": "x" * 200}) for i in range(30_000)]
-    try:
+    with AppWriter(convex_server.url, convex_server.admin_key, interval_s=0.05) as app:
         result = run_destination(convex_server, [make.stream("events")], messages, timeout=200)
-    finally:
-        stop.set()
-        thread.join(5)
     assert result.returncode == 0, result.stdout[-3000:]
     assert len(convex_server.documents("events")) == 30_000
     busiest = convex_server.db.write_meter.busiest_window_bytes()
     assert busiest <= 4 * 1024 * 1024, f"busiest one-second window {busiest / 2**20:.2f} MiB"
-    assert tried[0] > 20 and failed[0] == 0, f"{failed[0]} of {tried[0]} app mutations failed with TooManyWrites"
+    assert app.tried > 20 and app.failed == 0, f"{app.failed} of {app.tried} app mutations failed with TooManyWrites"
     assert "paced at 2 MiB/s" in result.logs
