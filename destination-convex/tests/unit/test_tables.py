@@ -30,6 +30,8 @@ def test_table_names_are_mapped_like_convex_stores_them() -> None:
     assert table_name(None, "*name!of.table") == "source_name_of_table"
     assert table_name(None, "_system_table") == "source_system_table"
     assert table_name("my-db", "Orders") == "source_my_db_orders"
+    # Convex's slug (slugify 0.1.0 over unidecode 0.3.0): a syllable and a space per ideograph.
+    assert table_name(None, "顧客ID") == "source_gu_ke_id"  # 1.0.0 said source_gukeid
 
 
 def test_too_long_table_name_is_refused_with_the_stream() -> None:
