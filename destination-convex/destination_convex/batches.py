@@ -1,11 +1,17 @@
-"""Per-table buffers of encoded records, closed into byte-bounded import requests.
+"""Per-table buffers of encoded records, closed into bounded import requests.
 
 A request body is
 `{"tables":{<entry of each table in it>},"messages":[<record>,<record>,...]}` and its size is
 known exactly before it is built, so no request is ever over the configured batch size (a single
 record bigger than the batch size goes alone, still far under Convex's 20 MiB ceiling). The
 `tables` map carries only the tables whose messages are in that request, and a request is
-never empty.
+never empty. Every entry sends `"jsonSchema": {}`: Convex requires the key but ignores it.
+
+One request is also one Convex transaction: Convex commits an import every 16,000 writes or
+16 MiB of documents (in its own size accounting) and goes on in a new transaction, so an error
+after that point would leave part of the request stored, and a retry of an append request would
+store that part twice. Requests therefore carry at most MAX_MESSAGES messages and
+`max_write_bytes` of documents (at most MAX_TRANSACTION_BYTES, well under 16 MiB).
 
 The unit is the encoded record, never the import message: a deleted record of a dedup stream
 is two messages already joined by a comma (`records`), and the batcher adds, measures, counts
@@ -28,20 +34,18 @@ from typing import Callable, Iterable, Mapping
 
 import orjson
 
-from .errors import ConfigurationError
-from .options import MAX_DOCUMENT_BYTES, REQUEST_BODY_CEILING
+from .records import EncodedRecord
+from .sizes import MIB
+
+#: Import messages per request: Convex's TRANSACTION_MAX_NUM_USER_WRITES.
+MAX_MESSAGES = 16_000
+#: Documents per request in Convex's size accounting, under its 16 MiB per transaction.
+MAX_TRANSACTION_BYTES = 12 * MIB
 
 _OPEN = b'{"tables":{'
 _MIDDLE = b'},"messages":['
 _CLOSE = b"]}"
 _ENVELOPE_BYTES = len(_OPEN) + len(_MIDDLE) + len(_CLOSE)
-# `{"tableName":<name>,"data":` + `}` around the largest document Convex stores, twice (a dedup
-# deletion is an upsert plus a delete of the same data) and the comma between them.
-_LARGEST_RECORD_BYTES = 2 * (MAX_DOCUMENT_BYTES + 200) + 1
-
-
-class BatchError(ConfigurationError):
-    """A table's request metadata is too large to fit any request."""
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,11 @@ class TableSpec:
 
     table: str
     primary_key: list[list[str]] | None
-    json_schema: object
     idempotent: bool
 
     def entry(self) -> bytes:
-        """`"<table>":{"primaryKey":...,"jsonSchema":...}` (one member of the `tables` object)."""
-        member = orjson.dumps({self.table: {"primaryKey": self.primary_key, "jsonSchema": self.json_schema}})
+        """`"<table>":{"primaryKey":...,"jsonSchema":{}}` (one member of the `tables` object)."""
+        member = orjson.dumps({self.table: {"primaryKey": self.primary_key, "jsonSchema": {}}})
         return member[1:-1]
 
 
@@ -69,6 +72,9 @@ class ImportRequest:
     counts: Mapping[str, int]
     #: True when every table in it deduplicates, so a retry cannot duplicate rows.
     idempotent: bool
+    #: Import messages in the body, and what they write in Convex's accounting (for pacing).
+    messages: int = 0
+    write_bytes: int = 0
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -87,6 +93,8 @@ class _Buffer:
     records: list[bytes] = field(default_factory=list)
     #: Sum of their lengths plus the commas between them.
     record_bytes: int = 0
+    messages: int = 0
+    write_bytes: int = 0
     opened_at: float = 0.0
 
     def body_bytes_with(self, extra: int) -> int:
@@ -104,17 +112,11 @@ class Batcher:
         max_batch_bytes: int,
         max_buffered_bytes: int,
         clock: Callable[[], float] = time.monotonic,
+        max_write_bytes: int = MAX_TRANSACTION_BYTES,
     ) -> None:
-        self._buffers: dict[str, _Buffer] = {}
-        for spec in specs:
-            entry = spec.entry()
-            if _ENVELOPE_BYTES + len(entry) + _LARGEST_RECORD_BYTES > REQUEST_BODY_CEILING:
-                raise BatchError(
-                    f"The JSON schema of the stream stored in table '{spec.table}' is {len(entry) // 1024} KiB; with "
-                    "it, an import request could exceed Convex's 20 MiB limit. Deselect unneeded fields of this stream."
-                )
-            self._buffers[spec.table] = _Buffer(spec, entry)
+        self._buffers = {spec.table: _Buffer(spec, spec.entry()) for spec in specs}
         self._max_batch_bytes = max_batch_bytes
+        self._max_write_bytes = min(max_write_bytes, MAX_TRANSACTION_BYTES)
         self._max_buffered_bytes = max_buffered_bytes
         self._buffered_bytes = 0
         self._clock = clock
@@ -136,11 +138,16 @@ class Batcher:
         """Tables whose oldest buffered record arrived before `moment` (clock time)."""
         return [table for table, buffer in self._buffers.items() if buffer.records and buffer.opened_at < moment]
 
-    def add(self, table: str, record: bytes) -> list[ImportRequest]:
+    def add(self, table: str, encoded: EncodedRecord) -> list[ImportRequest]:
         """Buffer one encoded record (kept whole); returns the requests this closed (usually none)."""
         buffer = self._buffers[table]
+        record = encoded.data
         closed = []
-        if buffer.records and buffer.body_bytes_with(len(record)) > self._max_batch_bytes:
+        if buffer.records and (
+            buffer.body_bytes_with(len(record)) > self._max_batch_bytes
+            or buffer.messages + encoded.messages > MAX_MESSAGES
+            or buffer.write_bytes + encoded.write_bytes > self._max_write_bytes
+        ):
             closed.append(self._close([buffer]))
         if not buffer.records:
             buffer.opened_at = self._clock()
@@ -149,6 +156,8 @@ class Batcher:
             added = len(record) + 1
         buffer.records.append(record)
         buffer.record_bytes += added
+        buffer.messages += encoded.messages
+        buffer.write_bytes += encoded.write_bytes
         self._buffered_bytes += added
         if self._buffered_bytes > self._max_buffered_bytes:
             biggest = max(self._buffers.values(), key=lambda candidate: candidate.record_bytes)
@@ -160,16 +169,23 @@ class Batcher:
         requests: list[ImportRequest] = []
         group: list[_Buffer] = []
         group_bytes = _ENVELOPE_BYTES
+        group_messages = group_writes = 0
         for table in tables:
             buffer = self._buffers[table]
             if not buffer.records:
                 continue
             size = len(buffer.entry) + buffer.record_bytes
-            if group and group_bytes + size + 2 > self._max_batch_bytes:
+            if group and (
+                group_bytes + size + 2 > self._max_batch_bytes
+                or group_messages + buffer.messages > MAX_MESSAGES
+                or group_writes + buffer.write_bytes > self._max_write_bytes
+            ):
                 requests.append(self._close(group))
-                group, group_bytes = [], _ENVELOPE_BYTES
+                group, group_bytes, group_messages, group_writes = [], _ENVELOPE_BYTES, 0, 0
             # +2: the commas joining this table's entry and first record to the previous table's.
             group_bytes += size + (2 if group else 0)
+            group_messages += buffer.messages
+            group_writes += buffer.write_bytes
             group.append(buffer)
         if group:
             requests.append(self._close(group))
@@ -184,8 +200,11 @@ class Batcher:
         body = b"".join((_OPEN, entries, _MIDDLE, messages, _CLOSE))
         counts = {buffer.spec.table: len(buffer.records) for buffer in buffers}
         idempotent = all(buffer.spec.idempotent for buffer in buffers)
+        messages = sum(buffer.messages for buffer in buffers)
+        write_bytes = sum(buffer.write_bytes for buffer in buffers)
         for buffer in buffers:
             self._buffered_bytes -= buffer.record_bytes
             buffer.records = []
-            buffer.record_bytes = 0
-        return ImportRequest(body=body, counts=counts, idempotent=idempotent)
+            buffer.record_bytes = buffer.messages = buffer.write_bytes = 0
+        return ImportRequest(body=body, counts=counts, idempotent=idempotent, messages=messages,
+                             write_bytes=write_bytes)

@@ -3,10 +3,11 @@
 Convex upserts a dedup record by looking its primary key up in the table's index; when the
 lookup finds more than one document it fails without an error code, so the answer is a plain
 `500 InternalServerError` (convex-backend `crates/application/src/lib.rs`, `process_record`:
-`query_stream.expect_at_most_one(tx)` on the `_by_airbyte_primary_key` index). That happens when a table filled in append
-mode (or by the app) is switched to Append + Deduped: every later sync fails the same way, and
-retrying for half a minute only delays the message. So a dedup request gets a short retry
-budget for 500s, and the final error says what happened and what to do.
+`query_stream.expect_at_most_one(tx)` on the `_by_airbyte_primary_key` index). That happens when
+a table filled in append mode (or by the app) is switched to Append + Deduped: every later sync
+fails the same way, and retrying for half a minute only delays the message. The shared client
+retries an import 500 once (`ConvexClient.import_airbyte_records`); for a request holding a dedup
+table the final error then says what most likely happened and what to do.
 """
 
 from __future__ import annotations
@@ -16,11 +17,6 @@ from typing import Sequence
 from convex_shared import ConvexError
 
 from .errors import CONFIG_ERROR, DestinationError
-
-#: 500 answers an import into a dedup table may get before it fails (a few seconds of retries: a
-#: real blip passes, duplicate keys are reported at once rather than after half a minute).
-INTERNAL_ERROR_ATTEMPTS = 3
-
 
 def is_duplicate_key_failure(error: ConvexError, dedup_tables: Sequence[str]) -> bool:
     """A 500 without a code of its own, for a request holding at least one dedup table."""

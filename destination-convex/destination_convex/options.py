@@ -15,13 +15,6 @@ from .errors import ConfigurationError
 
 MIB = 1024 * 1024
 
-#: Convex rejects an `import_airbyte_records` body over 20 MiB. Requests stay under this
-#: ceiling with room to spare, whatever the configured batch size.
-REQUEST_BODY_CEILING = 18 * MIB
-#: Convex's limit for one stored document. Records are checked against it (as JSON bytes)
-#: before they are sent, so an oversized record fails the sync with its stream named.
-MAX_DOCUMENT_BYTES = 1 * MIB
-
 
 class OptionsError(ConfigurationError):
     """A tuning option in the config has an unusable value; the message says which and why."""
@@ -36,6 +29,11 @@ class WriterOptions:
     max_parallel_requests: int = 4
     index_ready_timeout_s: float = 3600.0
     store_airbyte_metadata: bool = False
+    #: Bytes per second written to Convex, as Convex counts them (documents plus their log and
+    #: index entries); 0 means no pacing. A deployment allows about 4 MiB/s in all, and the app's
+    #: own mutations fail with TooManyWrites while the load takes it (the import never does), so
+    #: the default leaves half of it to the app.
+    write_rate_bytes_per_s: float = 2 * MIB
 
     @property
     def max_buffered_bytes(self) -> int:
@@ -65,6 +63,9 @@ class WriterOptions:
                 config, "index_ready_timeout_seconds", defaults.index_ready_timeout_s, 1, 86400
             ),
             store_airbyte_metadata=_flag(config, "store_airbyte_metadata", defaults.store_airbyte_metadata),
+            write_rate_bytes_per_s=MIB * _number(
+                config, "max_write_rate_mib_per_second", defaults.write_rate_bytes_per_s / MIB, 0, 1024
+            ),
         )
 
 

@@ -14,7 +14,8 @@ from typing import Any, Mapping, Sequence
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, DestinationSyncMode
 
 from .errors import ConfigurationError
-from .tables import NamingError, describe_stream, primary_key_paths, renamed_fields, table_name
+from .fields import FieldMapping
+from .tables import NamingError, declared_fields, describe_stream, primary_key_paths, table_name
 
 #: Renamed fields listed per stream in the setup log; the rest are counted.
 LOGGED_RENAMES = 20
@@ -49,8 +50,13 @@ class StreamPlan:
     #: Replace the table's documents once the stream is complete: overwrite, or a truncate refresh.
     truncate: bool
     generation_id: int | None
-    #: Top-level fields Convex stores under another name, (source name, stored name).
-    renames: tuple[tuple[str, str], ...]
+    #: The stream's top-level names as stored, applied by the destination to every record.
+    fields: FieldMapping
+
+    @property
+    def renames(self) -> tuple[tuple[str, str], ...]:
+        """Top-level fields stored under another name, (source name, stored name)."""
+        return tuple(self.fields.renamed)
 
     @property
     def key(self) -> StreamKey:
@@ -101,11 +107,16 @@ def plan_stream(configured: ConfiguredAirbyteStream) -> StreamPlan:
     json_schema = stream.json_schema if isinstance(stream.json_schema, Mapping) else {}
     try:
         table = table_name(stream.namespace, stream.name)
+        fields = FieldMapping(declared_fields(json_schema))
         key = None
         if mode is WriteMode.DEDUP:
-            key = tuple(tuple(path) for path in primary_key_paths(label, configured.primary_key or [], json_schema))
+            key = tuple(
+                tuple(path) for path in primary_key_paths(label, configured.primary_key or [], json_schema, fields)
+            )
     except NamingError as err:
         raise PlanError(str(err)) from None
+    except ValueError as err:  # a declared field without a storable name
+        raise PlanError(f"Stream '{label}': {err}. Rename the field at the source or deselect it.") from None
     return StreamPlan(
         namespace=stream.namespace,
         name=stream.name,
@@ -116,7 +127,7 @@ def plan_stream(configured: ConfiguredAirbyteStream) -> StreamPlan:
         truncate=mode is WriteMode.OVERWRITE
         or is_truncate_refresh(configured.generation_id, configured.minimum_generation_id),
         generation_id=configured.generation_id,
-        renames=tuple(renamed_fields(json_schema)),
+        fields=fields,
     )
 
 
@@ -152,7 +163,8 @@ def describe_plan(plan: StreamPlan, *, store_airbyte_metadata: bool = False) -> 
     if renames:
         shown = ", ".join(renames[:LOGGED_RENAMES])
         more = f" and {len(renames) - LOGGED_RENAMES} more" if len(renames) > LOGGED_RENAMES else ""
-        line += f" Convex stores these fields under other names: {shown}{more} (nested fields follow the same rule)."
+        line += (f" These fields are stored under other names in every record: {shown}{more} (nested fields follow "
+                 "Convex's rule).")
     if any(source.startswith("_ab_cdc") for source, _ in plan.renames):
         line += " The CDC fields (_ab_cdc_*) are not stored"
         line += "; deleted records delete their document." if plan.mode is WriteMode.DEDUP else (

@@ -17,9 +17,14 @@ so replaying the pair is harmless; it costs one extra write per delete. Both hal
 same data, so they resolve to the same primary-key value, nested key paths included. In append
 and overwrite modes a deleted record stays one message (Convex inserts it like any record).
 
-Which field is the delete flag is decided the way Convex decides it: the top-level field it
-stores as `source_ab_cdc_deleted_at` (normally `_ab_cdc_deleted_at`), found with the shared
-naming rule so that collisions are resolved exactly as on import, and set when not null.
+Top-level keys are renamed here, with the stream's one mapping (`fields.FieldMapping`), so
+Convex keeps every name as sent and a delete record names its key exactly as the stored
+documents do. The delete flag is the field stored as `source_ab_cdc_deleted_at` (normally
+`_ab_cdc_deleted_at`), set when not null.
+
+Each record is checked against Convex's document limits in Convex's own size accounting
+(`sizes`) before it is sent, so a record that could never be stored stops the sync with its
+stream and field named, instead of failing a whole request.
 
 With `store_airbyte_metadata` the document also gets `_airbyte_raw_id` (a fresh UUID),
 `_airbyte_extracted_at` (the record's emitted_at, ms since epoch) and `_airbyte_generation_id`;
@@ -30,38 +35,42 @@ Convex's naming rule stores them as `source_airbyte_raw_id`, `source_airbyte_ext
 from __future__ import annotations
 
 import uuid
-from typing import Any, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Mapping
 
 import orjson
-from convex_shared.naming import map_keys
 
 from .errors import CONFIG_ERROR, SYSTEM_ERROR, DestinationError
-from .options import MAX_DOCUMENT_BYTES, MIB
+from .fields import DELETE_FLAG, FieldMapping, FieldNameError
 from .plan import StreamPlan, WriteMode
-
-#: The stored field whose non-null value makes a dedup import delete instead of upsert.
-DELETE_FLAG = "source_ab_cdc_deleted_at"
-#: Key sets whose delete-flag field is remembered before the memo starts over. A stream's
-#: records share a handful of key sets; the bound only matters for wildly varying ones.
-REMEMBERED_KEY_SETS = 1024
-_UNKNOWN: Any = object()
+from .sizes import (
+    APPEND_WRITE_OVERHEAD,
+    DEDUP_WRITE_OVERHEAD,
+    MAX_DOCUMENT_SIZE,
+    MIB,
+    document_size,
+    may_break_shape_limits,
+    shape_problem,
+)
 
 
 class RecordError(DestinationError):
     """A record cannot be stored in Convex; the message names its stream and what is wrong.
 
-    An oversized document is a config_error (the user must exclude or shrink data); data that
-    is not an object is a system_error (the source broke the protocol).
+    A record past a Convex limit is a config_error (the user must exclude or shrink data); data
+    that is not an object is a system_error (the source broke the protocol).
     """
 
 
-def delete_flag_field(keys: Sequence[str]) -> str | None:
-    """The key, among one record's top-level `keys`, that Convex stores as its delete flag."""
-    key_list = list(keys)
-    for key, stored in zip(key_list, map_keys(key_list)):
-        if stored == DELETE_FLAG:
-            return key
-    return None
+@dataclass(frozen=True)
+class EncodedRecord:
+    """One record's import message(s), joined by a comma, and what they cost Convex."""
+
+    data: bytes
+    #: Import messages in `data`: 2 for a dedup deletion (upsert + delete), else 1.
+    messages: int
+    #: Convex's size of the documents written, plus each write's log and index entries.
+    write_bytes: int
 
 
 class RecordEncoder:
@@ -73,10 +82,10 @@ class RecordEncoder:
         self._dedup = plan.mode is WriteMode.DEDUP
         self._generation_id = plan.generation_id if plan.generation_id is not None else 0
         self._prefix = b'{"tableName":' + orjson.dumps(plan.table) + b',"data":'
-        #: top-level keys (in order) -> the key Convex reads as the delete flag, or None.
-        self._flag_fields: dict[tuple[str, ...], str | None] = {}
+        self._fields: FieldMapping = plan.fields
+        self._overhead = DEDUP_WRITE_OVERHEAD if self._dedup else APPEND_WRITE_OVERHEAD
 
-    def encode(self, record: Mapping[str, Any]) -> bytes:
+    def encode(self, record: Mapping[str, Any]) -> EncodedRecord:
         """The import message(s) for one RECORD message's `record` object, as one unit.
 
         Usually one `{"tableName": ..., "data": ...}`; for a deleted record of a dedup stream,
@@ -96,38 +105,40 @@ class RecordEncoder:
                 "_airbyte_extracted_at": record.get("emitted_at"),
                 "_airbyte_generation_id": self._generation_id,
             }
-        message = self._prefix + self._payload(data) + b"}"
-        if self._dedup:
-            keys = tuple(data)
-            flag = self._flag_fields.get(keys, _UNKNOWN)
-            if flag is _UNKNOWN:
-                flag = self._learn_flag_field(keys)
-            if flag is not None and data[flag] is not None:
-                # Same keys in the same order, so Convex renames (and keys) both halves alike.
-                return self._prefix + self._payload({**data, flag: None}) + b"}," + message
-        return message
+        try:
+            data = self._fields.apply(data)
+        except FieldNameError as err:
+            raise RecordError(f"A record of stream '{self._plan.label}': {err}. Rename the field at the source or "
+                              "deselect it in the connection.", failure_type=CONFIG_ERROR) from None
+        payload = self._payload(data)
+        size = self._check(data, payload)
+        message = self._prefix + payload + b"}"
+        if self._dedup and data.get(DELETE_FLAG) is not None:
+            # An upsert first, so the delete always finds exactly one document (module docstring).
+            upsert = self._prefix + self._payload({**data, DELETE_FLAG: None}) + b"},"
+            return EncodedRecord(upsert + message, 2, size + 2 * self._overhead)
+        return EncodedRecord(message, 1, size + self._overhead)
 
     def _payload(self, data: dict[str, Any]) -> bytes:
         try:
-            payload = orjson.dumps(data)
+            return orjson.dumps(data)
         except TypeError as err:
             raise RecordError(f"A record of stream '{self._plan.label}' cannot be serialized to JSON: {err}.",
                               failure_type=SYSTEM_ERROR) from None
-        if len(payload) > MAX_DOCUMENT_BYTES:
-            raise RecordError(
-                f"A record of stream '{self._plan.label}' is {len(payload) / MIB:.2f} MiB ({len(payload)} bytes) as "
-                f"JSON; Convex stores documents of at most {MAX_DOCUMENT_BYTES // MIB} MiB. Exclude the large fields "
-                "or the stream in the connection's settings, or shrink the data at the source.",
-                failure_type=CONFIG_ERROR,
-            )
-        return payload
 
-    def _learn_flag_field(self, keys: tuple[str, ...]) -> str | None:
-        if len(self._flag_fields) >= REMEMBERED_KEY_SETS:
-            self._flag_fields.clear()
-        found = self._flag_fields[keys] = delete_flag_field(keys)
-        return found
-
+    def _check(self, data: dict[str, Any], payload: bytes) -> int:
+        """The document's Convex size; raises RecordError naming the field past a Convex limit."""
+        problem = shape_problem(data) if may_break_shape_limits(payload, len(data)) else None
+        if problem is None:
+            size = document_size(data)
+            if size <= MAX_DOCUMENT_SIZE:
+                return size
+            problem = (f"is {size / MIB:.2f} MiB in Convex's size accounting (a number counts 9 bytes); Convex "
+                       f"stores documents of at most {MAX_DOCUMENT_SIZE // MIB} MiB")
+            remedy = "Exclude its large fields or the stream in the connection's settings, or shrink the data at the source."
+        else:
+            remedy = "Deselect or reshape that field at the source."
+        raise RecordError(f"A record of stream '{self._plan.label}' {problem}. {remedy}", failure_type=CONFIG_ERROR)
 
 def _json_type(value: Any) -> str:
     if value is None:

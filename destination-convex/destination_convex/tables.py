@@ -5,10 +5,10 @@ the record carries a namespace (any non-null one, even empty, as 0.2.x did), els
 That raw name is then mapped by Convex's import naming rule (`convex_shared.naming`), so the
 name we clear, index and import into is exactly the table Convex stores.
 
-Field names inside documents are renamed by Convex itself on import (`_id` -> `source_id`),
-but primary-key index paths are NOT renamed by the server: they must name the stored fields.
-`primary_key_paths` maps every key path through the same rule, using the stream's JSON schema
-to apply the within-object collision rule the way Convex will apply it to the records.
+Primary-key index paths are NOT renamed by the server: they must name the stored fields. The
+top-level segment is the stream's own stored name (`fields.FieldMapping`, which the destination
+applies to every record); a nested segment is named the way Convex renames nested keys, using
+its sibling properties in the stream's JSON schema for the within-object collision rule.
 """
 
 from __future__ import annotations
@@ -16,12 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping, Sequence
 
-from convex_shared.naming import convex_table_name, map_keys
+from convex_shared.naming import RenameLimitError, convex_table_name, map_keys
 
-#: Convex's limits on table names, field names and index definitions.
+from .fields import FieldMapping
+
+#: Convex's limits on table names and index definitions: an index holds 16 fields, and Convex
+#: appends `_creationTime` to every one, so a primary key has at most 15; each key field is an
+#: identifier (`IdentifierFieldName`) of at most 64 characters.
 MAX_TABLE_NAME_CHARS = 64
-MAX_FIELD_NAME_CHARS = 1024
-MAX_INDEX_FIELDS = 16
+MAX_KEY_FIELDS = 15
+MAX_KEY_FIELD_CHARS = 64
 _INDEXABLE_FIELD = re.compile(r"[A-Za-z][A-Za-z0-9_]*", re.ASCII)
 #: Convex drops every top-level `source_ab_cdc*` field before storing a document.
 DROPPED_FIELD_PREFIX = "source_ab_cdc"
@@ -54,39 +58,38 @@ def describe_stream(namespace: str | None, stream: str) -> str:
 
 
 def field_names(keys: Sequence[str]) -> dict[str, str]:
-    """Each key of one object -> the name Convex stores it under (collision rule included)."""
+    """Each key of one (nested) object -> the name Convex stores it under (collision rule included)."""
     key_list = list(keys)
     return dict(zip(key_list, map_keys(key_list)))
 
 
-def renamed_fields(json_schema: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """Top-level schema properties that Convex stores under another name, in schema order."""
-    properties = _properties(json_schema)
-    return [(key, name) for key, name in field_names(list(properties)).items() if key != name]
+def declared_fields(json_schema: Mapping[str, Any] | None) -> list[str]:
+    """The stream's top-level properties, in schema order."""
+    return list(_properties(json_schema))
 
 
 def primary_key_paths(
     stream: str,
     primary_key: Sequence[Sequence[str]],
     json_schema: Mapping[str, Any] | None,
+    fields: FieldMapping,
 ) -> list[list[str]]:
     """The stored field paths of a primary key, ready for `add_primary_key_indexes`.
 
-    Each segment is mapped with the names of its sibling properties in the schema (so `_id`
-    next to an existing `source_id` becomes `source_source_id`, as Convex stores it); a segment
-    the schema does not describe is mapped on its own. Field names go through `map_keys` (the
-    field rule) and only table names through `convex_table_name`, so each follows its own rule.
-    Raises NamingError naming the stream and field when the key cannot back a Convex index.
+    The first segment is the stream's stored name for it (so `_id` next to a declared `source_id`
+    is `source_source_id` in every record, deletes included); deeper segments are mapped with
+    their sibling properties in the schema, as Convex maps nested keys. Raises NamingError naming
+    the stream and field when the key cannot back a Convex index.
     """
     if not primary_key:
         raise NamingError(
             f"Stream '{stream}' is set to deduplicate but has no primary key. Choose a primary key for it in the "
             "connection's settings, or switch the stream to an append or overwrite mode."
         )
-    if len(primary_key) > MAX_INDEX_FIELDS:
+    if len(primary_key) > MAX_KEY_FIELDS:
         raise NamingError(
-            f"Stream '{stream}' has a primary key of {len(primary_key)} fields; a Convex index holds at most "
-            f"{MAX_INDEX_FIELDS}. Choose a shorter primary key."
+            f"Stream '{stream}' has a primary key of {len(primary_key)} fields; Convex indexes at most "
+            f"{MAX_KEY_FIELDS} (it appends _creationTime to every index). Choose a shorter primary key."
         )
     paths = []
     for path in primary_key:
@@ -95,22 +98,31 @@ def primary_key_paths(
                 f"Stream '{stream}' has an empty or malformed primary-key field {list(path)!r}. Choose the primary "
                 "key again in the connection's settings."
             )
-        paths.append(_stored_path(stream, path, json_schema))
+        paths.append(_stored_path(stream, path, json_schema, fields))
     return paths
 
 
-def _stored_path(stream: str, path: Sequence[str], json_schema: Mapping[str, Any] | None) -> list[str]:
+def _stored_path(
+    stream: str, path: Sequence[str], json_schema: Mapping[str, Any] | None, fields: FieldMapping
+) -> list[str]:
     shown = ".".join(path)
     stored: list[str] = []
     schema: Mapping[str, Any] | None = json_schema
-    for segment in path:
+    for depth, segment in enumerate(path):
         properties = _properties(schema)
-        siblings = list(properties) if segment in properties else [segment]
-        name = field_names(siblings)[segment]
-        if not _INDEXABLE_FIELD.fullmatch(name) or len(name) > MAX_FIELD_NAME_CHARS:
+        try:
+            if depth == 0:
+                name = fields.name(segment)
+            else:
+                siblings = list(properties) if segment in properties else [segment]
+                name = field_names(siblings)[segment]
+        except (RenameLimitError, ValueError):
+            name = segment
+        if not _INDEXABLE_FIELD.fullmatch(name) or len(name) > MAX_KEY_FIELD_CHARS:
             raise NamingError(
-                f"Stream '{stream}': primary-key field '{shown}' is stored as '{name}', which Convex cannot index. "
-                "Choose another primary key."
+                f"Stream '{stream}': primary-key field '{shown}' is stored as '{name[:80]}', which Convex cannot "
+                f"index (key fields must be identifiers of at most {MAX_KEY_FIELD_CHARS} characters starting with "
+                "a letter). Choose another primary key."
             )
         stored.append(name)
         child = properties.get(segment)

@@ -33,9 +33,10 @@ from convex_shared import ConvexClient, ConvexError
 
 from .batches import Batcher, ImportRequest, TableSpec
 from .checkpoints import Checkpoints
-from .dedup_conflicts import INTERNAL_ERROR_ATTEMPTS, duplicate_keys_error, is_duplicate_key_failure
+from .dedup_conflicts import duplicate_keys_error, is_duplicate_key_failure
 from .errors import SYSTEM_ERROR, TRANSIENT_ERROR, ConvexStepError, DestinationError
 from .options import MIB, WriterOptions
+from .pacing import WritePacer
 from .pipeline import Pipeline, RequestFailed
 from .plan import StreamPlan, WriteMode, plans_by_stream
 from .records import RecordEncoder
@@ -73,6 +74,7 @@ class _Totals:
     acknowledged: int = 0
     requests: int = 0
     request_bytes: int = 0
+    write_bytes: int = 0
     ignored_messages: int = 0
 
 
@@ -98,12 +100,14 @@ class Writer:
         self._encoders = {
             plan.key: RecordEncoder(plan, store_airbyte_metadata=options.store_airbyte_metadata) for plan in plans
         }
+        rate = options.write_rate_bytes_per_s
+        self._pacer = WritePacer(rate) if rate > 0 else None
+        batcher_options = {"max_write_bytes": self._pacer.max_request_bytes} if self._pacer else {}
         self._batcher = Batcher(
             [
                 TableSpec(
                     table=plan.table,
                     primary_key=[list(path) for path in plan.primary_key] if plan.primary_key else None,
-                    json_schema=plan.json_schema,
                     idempotent=plan.idempotent,
                 )
                 for plan in plans
@@ -111,7 +115,9 @@ class Writer:
             max_batch_bytes=options.max_batch_bytes,
             max_buffered_bytes=options.max_buffered_bytes,
             clock=clock,
+            **batcher_options,
         )
+        self._labels = {plan.table: plan.label for plan in plans}
         self._checkpoints = Checkpoints({plan.key: plan.table for plan in plans})
         self._replacements = Replacements({plan.table: plan.label for plan in plans if plan.truncate})
         self._dedup_tables = frozenset(plan.table for plan in plans if plan.mode is WriteMode.DEDUP)
@@ -262,23 +268,34 @@ class Writer:
             raise self._failure(failure) from None
         self._totals.requests += 1
         self._totals.request_bytes += len(request.body)
+        self._totals.write_bytes += request.write_bytes
 
     def _send(self, request: ImportRequest) -> None:
         """Runs on a worker thread: one import request (retries are the shared client's)."""
-        # A 500 on a dedup table is almost always duplicate keys: not worth half a minute of retries.
-        dedup = any(table in self._dedup_tables for table in request.counts)
-        self._client.import_airbyte_records(request.body, idempotent=request.idempotent,
-                                            internal_error_attempts=INTERNAL_ERROR_ATTEMPTS if dedup else None)
+        if self._pacer is not None:
+            self._pacer.acquire(request.write_bytes)
+        self._client.import_airbyte_records(request.body, idempotent=request.idempotent)
 
     def _failure(self, failure: RequestFailed) -> BaseException:
         tables = ", ".join(failure.request.tables)
-        context = f"Importing {failure.request.record_count} records into the Convex table(s) {tables}"
-        if isinstance(failure.cause, ConvexError):
+        streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
+        context = (f"Importing {failure.request.record_count} records of stream(s) {streams} into the Convex "
+                   f"table(s) {tables}")
+        cause = failure.cause
+        if isinstance(cause, ConvexError):
+            if cause.transient and cause.maybe_committed and not failure.request.idempotent:
+                # What stays at-least-once: the next attempt resends every record after the last STATE.
+                cause.explanation += (
+                    f" Airbyte's next attempt sends the records after the last checkpoint again, so up to "
+                    f"{failure.request.record_count} rows of this batch may end up stored twice; an Append + Deduped "
+                    "sync with a primary key never stores a row twice."
+                )
             dedup = [table for table in failure.request.tables if table in self._dedup_tables]
-            if is_duplicate_key_failure(failure.cause, dedup):
-                return duplicate_keys_error(context, failure.cause, [(self._plan_label(t), t) for t in dedup])
-            return ConvexStepError(context, failure.cause)
-        return failure.cause
+            if is_duplicate_key_failure(cause, dedup):
+                # A 500 on a dedup table is almost always duplicate keys (an earlier append sync).
+                return duplicate_keys_error(context, cause, [(self._plan_label(t), t) for t in dedup])
+            return ConvexStepError(context, cause)
+        return cause
 
     def _finish(self) -> Iterator[dict[str, Any]]:
         """End of input: send every buffer, wait for every request, emit the last states."""
@@ -336,5 +353,10 @@ class Writer:
             f"({self._totals.request_bytes / MIB:.1f} MiB) in {elapsed:.1f} s "
             f"({self._totals.acknowledged / elapsed:.0f} records/s); emitted {self._checkpoints.states_released} states."
         )
+        if self._pacer is not None:
+            self._logger.info(
+                f"Writes were paced at {self._pacer.bytes_per_s / MIB:g} MiB/s (max_write_rate_mib_per_second), "
+                f"{self._totals.write_bytes / MIB:.1f} MiB as Convex counts them, waiting {self._pacer.waited_s:.1f} s."
+            )
         if self._totals.ignored_messages:
             self._logger.info(f"Ignored {self._totals.ignored_messages} messages that are neither RECORD nor STATE.")

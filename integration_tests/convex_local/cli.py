@@ -43,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-streaming-export", action="store_true", help="answer 403 StreamingExportNotEnabled")
     serve.add_argument("--ignore-table-name", action="store_true", help="ignore `tableName` like older backends")
     serve.add_argument("--index-backfill-delay-s", type=float, default=0.0)
-    serve.add_argument("--max-write-bytes-per-s", type=float, default=None)
+    serve.add_argument("--max-write-bytes-per-s", type=float, default=4 * 1024 * 1024,
+                       help="write-throughput window: app mutations fail with TooManyWrites above it")
     serve.add_argument("--log-level", default="WARNING", help="server log level on stderr (routes only, never keys)")
     return parser
 

@@ -69,6 +69,12 @@ class ControlRoutes:
         except Exception:
             return 500, {"Content-Type": "application/json"}, internal_error().body()
 
+    # -- the app -------------------------------------------------------------------------------
+    def _app_mutation_post(self, a: dict) -> Any:
+        """What an app's mutation doing one `db.insert` meets: the write-throughput check first
+        (retried up to 4 times with backoff, as the mutation runner does), then the insert."""
+        return {"_id": self._dep.app_mutation_insert(a["table"], decode_value(a["document"]))}
+
     # -- seeding --------------------------------------------------------------------------------
     def _create_table_post(self, a: dict) -> Any:
         self._dep.create_table(a["name"], a.get("component", ""))
@@ -195,6 +201,12 @@ class ControlClient:
         return resp.json()
 
     # seeding
+    def app_mutation(self, table: str, document: dict[str, Any]) -> tuple[int, Any]:
+        """An app's one-insert mutation: (status, body); 429 TooManyWrites when writes are too fast."""
+        resp = self._session.post(f"{self._url}/_local/app_mutation",
+                                  json={"table": table, "document": to_encoded(document)}, timeout=self._timeout)
+        return resp.status_code, resp.json()
+
     def create_table(self, name: str, component: str = "") -> None:
         self._call("POST", "create_table", {"name": name, "component": component})
 
@@ -261,3 +273,35 @@ class ControlClient:
     # functions (see function_library.register for the specs)
     def register_function(self, **spec: Any) -> dict[str, Any]:
         return self._call("POST", "functions", spec)
+
+
+class AppWriter:
+    """An app writing while something else loads data: one small mutation every `interval_s`
+    on its own thread, counting the ones refused with 429 TooManyWrites. Use as a context manager."""
+
+    def __init__(self, url: str, admin_key: str, table: str = "app_events", interval_s: float = 0.1) -> None:
+        import threading
+
+        self._control = ControlClient(url, admin_key)
+        self._table = table
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="app-writer", daemon=True)
+        self.tried = 0
+        self.failed = 0
+
+    def __enter__(self) -> "AppWriter":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._control.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            status, _ = self._control.app_mutation(self._table, {"note": "the app writes"})
+            self.tried += 1
+            self.failed += status == 429
+            self._stop.wait(self._interval_s)

@@ -18,8 +18,10 @@ from . import ids, shapes
 from .clock import Clock
 from .errors import ApiError
 from .settings import Settings
+from .size import MAX_DOCUMENT_SIZE, system_fields_size, value_size, write_bytes
 from .storage import DELETE, INSERT, UPDATE, Store, Tablet
-from .values import check_document_fields, check_document_size, dumps, render_document, stored_to_python, to_encoded
+from .values import check_document_fields, dumps, render_document, stored_to_python, to_encoded
+from .write_meter import WriteMeter
 
 SYSTEM_FIELDS = ("_id", "_creationTime")
 
@@ -78,7 +80,13 @@ class Transaction:
         self.writes: dict[str, Write] = {}
         self.new_tablets: dict[tuple[str, str], PendingTablet] = {}
         self.deleted_tablets: list[str] = []
+        # Convex's accounting: document sizes written (the 16 MiB limit), write-throughput bytes,
+        # and index intervals read by primary-key lookups (the 4,096 limit).
         self.nbytes = 0
+        self.meter_bytes = 0
+        self.read_intervals = 0
+        self.write_ops = 0
+        self._pk_indexed: dict[str, bool] = {}
         # Primary-key index entries changed by this transaction: (tablet, key) -> ids.
         self.pk_overlay: dict[tuple[str, str], set[str]] = {}
         self.pk_maintained: set[str] = set()
@@ -128,27 +136,47 @@ class Transaction:
 
     # -- documents ------------------------------------------------------------------------------
     def _render(
-        self, doc_id: str, creation_time: float, fields: dict[str, Any], plain: bool | None
-    ) -> tuple[str, str | None, str | None]:
+        self, doc_id: str, creation_time: float, fields: dict[str, Any], plain: bool | None, size: int | None
+    ) -> tuple[str, str | None, str | None, int]:
+        """Rendered texts and Convex size of the document; 400 ValueTooLargeError over 1 MiB."""
+        size = (value_size(fields) if size is None else size) + system_fields_size(doc_id)
+        if size > MAX_DOCUMENT_SIZE:
+            raise ApiError(
+                400, "ValueTooLargeError", f"Value is too large ({size / 1024:.1f} KiB > maximum size 1 MiB)"
+            )
         doc = dict(fields)
         doc["_id"] = doc_id
         doc["_creationTime"] = creation_time
         clean, encoded, export = render_document(doc, plain)
-        check_document_size(clean, encoded)
-        return clean, encoded, export
+        return clean, encoded, export, size
+
+    def _count_write(self, size: int, update: bool, tablet: str) -> None:
+        self.write_ops += 1
+        self.nbytes += size
+        indexed = self._pk_indexed.get(tablet)
+        if indexed is None:
+            indexed = self._pk_indexed[tablet] = self._db.has_pk_index(tablet)
+        indexes = 3 if indexed else 2
+        self.meter_bytes += write_bytes(size, update=update, indexes=indexes)
 
     def insert(
-        self, table: str, fields: dict[str, Any], component: str = "", checked: bool = False, plain: bool | None = None
+        self,
+        table: str,
+        fields: dict[str, Any],
+        component: str = "",
+        checked: bool = False,
+        plain: bool | None = None,
+        size: int | None = None,
     ) -> str:
-        """Insert a document; `checked`/`plain` let import skip work it already did."""
+        """Insert a document; `checked`/`plain`/`size` (of the fields) let import skip work it already did."""
         if not checked:
             check_document_fields(fields)
         tablet, number = self.table(table, component)  # type: ignore[misc]
         doc_id = self._db.ids.new_document_id(number)
         creation_time = self.ts / 1e6
-        clean, encoded, export = self._render(doc_id, creation_time, fields, plain)
+        clean, encoded, export, size = self._render(doc_id, creation_time, fields, plain, size)
         self.writes[doc_id] = Write(tablet, INSERT, dict(fields), clean, encoded, creation_time, export)
-        self.nbytes += len(encoded or clean)
+        self._count_write(size, False, tablet)
         return doc_id
 
     def _locate(self, doc_id: str) -> tuple[str, dict[str, Any] | None, float | None]:
@@ -177,17 +205,24 @@ class Transaction:
             return None
         return {"_id": doc_id, "_creationTime": creation_time, **fields}
 
-    def replace(self, doc_id: str, fields: dict[str, Any], checked: bool = False, plain: bool | None = None) -> None:
+    def replace(
+        self,
+        doc_id: str,
+        fields: dict[str, Any],
+        checked: bool = False,
+        plain: bool | None = None,
+        size: int | None = None,
+    ) -> None:
         if not checked:
             check_document_fields(fields)
         tablet, old, creation_time = self._locate(doc_id)
         if old is None or creation_time is None:
             raise ApiError(404, "DocumentNotFound", f"Document {doc_id} does not exist")
-        clean, encoded, export = self._render(doc_id, creation_time, fields, plain)
+        clean, encoded, export, size = self._render(doc_id, creation_time, fields, plain, size)
         prior = self.writes.get(doc_id)
         kind = INSERT if prior is not None and prior.kind == INSERT else UPDATE
         self.writes[doc_id] = Write(tablet, kind, dict(fields), clean, encoded, creation_time, export)
-        self.nbytes += len(encoded or clean)
+        self._count_write(size, True, tablet)
 
     def patch(self, doc_id: str, fields: dict[str, Any]) -> None:
         current = self.get(doc_id)
@@ -206,10 +241,11 @@ class Transaction:
             del self.writes[doc_id]  # inserted and deleted in one transaction: no revision at all
         else:
             self.writes[doc_id] = Write(tablet, DELETE, None, None, None)
-        self.nbytes += 64
+        self._count_write(0, True, tablet)
 
     # -- primary-key lookups (import) -------------------------------------------------------------
     def pk_lookup(self, tablet: str, key: str) -> set[str]:
+        self.read_intervals += 1
         found = self.pk_overlay.get((tablet, key))
         if found is not None:
             return found
@@ -240,6 +276,7 @@ class Database:
         self.ids = ids.IdSource(seed if not self._tablets or seed is None else hash((seed, self._last_ts)))
         self._shape_cache: dict[str, tuple[int, shapes.Shape]] = {}
         self._pk_caches: dict[str, PkCache] = {}
+        self.write_meter = WriteMeter()
 
     def close(self) -> None:
         with self.lock:
@@ -330,6 +367,7 @@ class Database:
                 Tablet(p.tablet, p.component, p.name, p.number, ts, None) for p in tx.new_tablets.values()
             ]
             store = self.store
+            self.write_meter.record(tx.meter_bytes)
             store.begin()
             try:
                 for tablet in tx.deleted_tablets:
@@ -424,6 +462,10 @@ class Database:
             return tx.get(doc_id)
 
     # -- primary-key caches -----------------------------------------------------------------------
+    def has_pk_index(self, tablet: str) -> bool:
+        t = self._tablets.get(tablet)
+        return t is not None and self.store.pk_index(t.component, t.name) is not None
+
     def pk_paths(self, component: str, name: str) -> tuple[tuple[tuple[str, ...], ...], float] | None:
         found = self.store.pk_index(component, name)
         if found is None:

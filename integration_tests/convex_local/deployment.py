@@ -5,20 +5,23 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 from . import auth, seeding
 from .clock import Clock
 from .database import Database, Transaction
+from .errors import ApiError
 from .faults import Faults
 from .functions import FunctionRegistry
 from .http_server import make_server
-from .importer import WriteLimiter
 from .request_log import RequestLog
 from .settings import Settings
 
 log = logging.getLogger("convex_local")
+#: Waits between a mutation's write-throughput checks (UDF_EXECUTOR_OCC_MAX_RETRIES = 4), then none.
+MUTATION_BACKOFF_S = (0.01, 0.02, 0.04, 0.08, None)
 
 
 class TransactionHandle:
@@ -67,7 +70,6 @@ class LocalDeployment:
         self.keys = auth.KeyChecker(self.admin_key, self.read_only_key)
         self.faults = Faults()
         self.request_log = RequestLog()
-        self.write_limiter = WriteLimiter()
         self.functions = FunctionRegistry(self)  # the Functions API's deployed functions
         from .control import ControlRoutes
 
@@ -151,6 +153,20 @@ class LocalDeployment:
         """Insert one document in its own transaction; returns its `_id`."""
         with self.db.transaction() as tx:
             return tx.insert(table, value, component)
+
+    def app_mutation_insert(self, table: str, value: dict[str, Any]) -> str:
+        """An app mutation's one insert: refused with 429 TooManyWrites while the deployment's write
+        window is over its limit (after the mutation runner's 4 retries with backoff)."""
+        limit = self.settings.max_write_bytes_per_s
+        for delay in MUTATION_BACKOFF_S:
+            try:
+                self.db.write_meter.check(limit)
+                break
+            except ApiError:
+                if delay is None:
+                    raise
+                time.sleep(delay)
+        return self.insert(table, value)
 
     @contextmanager
     def transaction(self) -> Iterator[TransactionHandle]:

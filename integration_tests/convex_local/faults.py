@@ -1,4 +1,4 @@
-"""Deterministic fault injection per route: errors, an HTML proxy page, resets, slowness."""
+"""Deterministic fault injection per route: errors, an HTML proxy page, a bare 408, resets, slowness."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import random
 import threading
 from dataclasses import dataclass, field
 
-KINDS = ("500", "503", "429", "html502", "html504", "reset", "slow")
-PHASES = ("before", "after")
+KINDS = ("500", "503", "429", "408", "html502", "html504", "reset", "slow")
+PHASES = ("before", "partial", "after")
 
 
 @dataclass
@@ -19,7 +19,9 @@ class FaultRule:
     seed: int
     retry_after_s: float
     slow_s: float
-    when: str  # "before": instead of running the request; "after": it ran (and committed), then the fault
+    # "before": instead of running the request; "partial": an import request stops right after its first
+    # transaction committed (the rest is discarded); "after": it ran (and committed), then the fault.
+    when: str
     fired: int = 0
     rng: random.Random = field(init=False, repr=False)
 

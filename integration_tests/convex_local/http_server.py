@@ -1,8 +1,7 @@
 """The HTTP front: routing, the backend's order of checks, faults, latency and the request log.
 
-Order of checks on an API request: Convex-Client header, route and method, streaming export
-switch (export routes, before auth), auth and permission, body (content type, size, JSON),
-write rate (import), then the route itself.
+Order of checks on an API request: Convex-Client header, route and method, auth, streaming export
+switch (export routes), permission, body (content type, size, JSON), then the route itself.
 """
 
 from __future__ import annotations
@@ -95,7 +94,14 @@ def _replace_tables(dep: "LocalDeployment", args: Args) -> Any:
 
 
 def _import_records(dep: "LocalDeployment", args: Args) -> bytes:
-    importer.import_airbyte_records(dep.db, dep.settings, args.values)
+    def partial_fault() -> importer.PartialCommitFault | None:
+        rule = dep.faults.pick("import_airbyte_records", "partial")
+        if rule is not None and rule.kind == "slow":
+            time.sleep(rule.slow_s)  # a slow commit: the request goes on
+            return None
+        return None if rule is None else importer.PartialCommitFault(rule.kind, rule.retry_after_s)
+
+    importer.import_airbyte_records(dep.db, dep.settings, args.values, partial_fault)
     return b""
 
 
@@ -273,6 +279,8 @@ class Handler(BaseHTTPRequestHandler):
 
     @staticmethod
     def _fault_response(kind: str, retry_after_s: float) -> Response:
+        if kind == "408":
+            return 408, {}, b""  # the HTTP layer's timeout (TimeoutLayer): no body at all
         if kind == "500":
             return 500, {"Content-Type": "application/json"}, internal_error().body()
         if kind == "503":
@@ -324,9 +332,14 @@ class Handler(BaseHTTPRequestHandler):
             record(status, len(payload), fault.kind)
             self._send(status, headers, payload)
             return
+        self.partial_fault: str | None = None
         status, headers, payload, params = self._respond(path, query, body, name, params)
+        if status == 0:
+            record(0, 0, self.partial_fault)
+            self._reset()
+            return
         after = dep.faults.pick(name, "after")
-        fault_kind = None
+        fault_kind = self.partial_fault
         if after is not None:
             fault_kind = after.kind
             if after.kind == "slow":
@@ -359,9 +372,10 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "NotFound", f"No route for {path}")
             if self.command not in route.methods:
                 raise ApiError(405, "MethodNotAllowed", f"{self.command} is not allowed on {path}")
+            # The key first, then the plan, then the permission (the contract's Corrections).
+            identity = dep.keys.identify(self.headers.get("Authorization"), query.get("adminKey"))
             if route.export_route and not dep.settings.streaming_export_enabled:
                 raise _NOT_ENABLED
-            identity = dep.keys.identify(self.headers.get("Authorization"), query.get("adminKey"))
             identity.require(route.permission)
             if route.json_body or (route.export_route and self.command == "POST"):
                 values = parse_json_body(
@@ -373,8 +387,6 @@ class Handler(BaseHTTPRequestHandler):
                 args = Args(values, from_query=False, client=client)
             else:
                 args = Args({k: v for k, v in query.items() if k != "adminKey"}, from_query=True, client=client)
-            if name == "import_airbyte_records":
-                dep.write_limiter.admit(len(body), dep.settings.max_write_bytes_per_s)
             result = route.run(dep, args)
             if isinstance(result, bytes):
                 return 200, {}, result, params
@@ -382,6 +394,12 @@ class Handler(BaseHTTPRequestHandler):
         except ApiError as e:
             headers = {"Content-Type": "application/json", **e.headers}
             return e.status, headers, e.body(), params
+        except importer.PartialCommitFault as fault:
+            self.partial_fault = fault.kind
+            if fault.kind == "reset":
+                return 0, {}, b"", params
+            status, headers, payload = self._fault_response(fault.kind, fault.retry_after_s)
+            return status, headers, payload, params
         except Exception:
             log.exception("internal error on %s", path)
             return 500, {"Content-Type": "application/json"}, internal_error().body(), params

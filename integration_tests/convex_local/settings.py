@@ -21,8 +21,9 @@ class Settings:
     table_parameter: str = "both"
     # Seconds a primary-key index on a table that already holds data stays "backfilling".
     index_backfill_delay_s: float = 0.0
-    # Import bytes per second above which import routes answer 429 TooManyWrites (None: no limit).
-    max_write_bytes_per_s: float | None = None
+    # The deployment's write-throughput limit (MAX_BYTES_WRITTEN_PER_SECOND, 4 MiB): bytes committed in the
+    # last second above which app mutations fail with 429 TooManyWrites. Import is never refused for it.
+    max_write_bytes_per_s: float = 4 * 1024 * 1024
     # Fixed latency added to every request, to look like a remote deployment.
     latency_s: float = 0.0
     # How far back document_deltas may start (open-source default: 14 days).

@@ -200,7 +200,8 @@ def check_field_name(name: Any, top_level: bool) -> None:
 def check_value(v: Any, depth: int = 0) -> None:
     """Reject what Convex cannot store: other types, out-of-range ints, limits on shape.
 
-    Codes are ours (the contract names the limits, not the codes): 400 InvalidValue.
+    Codes as the backend names them (ArrayTooLong, TooManyFieldsError, InvalidDocumentError); other
+    shape problems are ours: 400 InvalidValue.
     """
     t = type(v)
     if t is str or t is float or t is bool or v is None or t is bytes:
@@ -212,15 +213,15 @@ def check_value(v: Any, depth: int = 0) -> None:
     if t is not list and t is not dict:
         raise ApiError(400, "InvalidValue", f"Unsupported value type {t.__name__}")
     if depth >= MAX_NESTING:
-        raise ApiError(400, "InvalidValue", f"Value is nested more than {MAX_NESTING} levels deep")
+        raise ApiError(400, "InvalidDocumentError", f"Document is too nested (nested more than {MAX_NESTING} levels deep)")
     if t is list:
         if len(v) > MAX_ARRAY_LEN:
-            raise ApiError(400, "InvalidValue", f"Array of {len(v)} elements exceeds the maximum of {MAX_ARRAY_LEN}")
+            raise ApiError(400, "ArrayTooLong", f"Array length is too long ({len(v)} > maximum length {MAX_ARRAY_LEN})")
         for x in v:
             check_value(x, depth + 1)
         return
     if len(v) > MAX_OBJECT_FIELDS:
-        raise ApiError(400, "InvalidValue", f"Object with {len(v)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
+        raise ApiError(400, "TooManyFieldsError", f"Object has too many fields ({len(v)} > maximum number {MAX_OBJECT_FIELDS})")
     for k, x in v.items():
         check_field_name(k, top_level=False)
         check_value(x, depth + 1)
@@ -230,19 +231,8 @@ def check_document_fields(fields: dict[str, Any]) -> None:
     """A user document body (without _id/_creationTime): field names, values, limits."""
     if type(fields) is not dict:
         raise ApiError(400, "InvalidValue", "A document must be an object")
-    if len(fields) > MAX_OBJECT_FIELDS:
-        raise ApiError(400, "InvalidValue", f"Object with {len(fields)} fields exceeds the maximum of {MAX_OBJECT_FIELDS}")
+    if len(fields) + 2 > MAX_OBJECT_FIELDS:  # _id and _creationTime count too
+        raise ApiError(400, "TooManyFieldsError", f"Object has too many fields ({len(fields) + 2} > maximum number {MAX_OBJECT_FIELDS})")
     for k, x in fields.items():
         check_field_name(k, top_level=True)
         check_value(x, 1)
-
-
-def check_document_size(clean: str, encoded: str | None) -> None:
-    text = encoded if encoded is not None else clean
-    if len(text) * 4 <= MAX_DOCUMENT_BYTES:  # cheap: no UTF-8 character is longer than 4 bytes
-        return
-    size = len(text.encode("utf-8"))
-    if size > MAX_DOCUMENT_BYTES:
-        raise ApiError(
-            400, "DocumentTooLarge", f"Document is too large ({size} bytes > maximum size {MAX_DOCUMENT_BYTES} bytes)"
-        )

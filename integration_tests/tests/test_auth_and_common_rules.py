@@ -82,11 +82,21 @@ def test_read_only_key_exports_but_cannot_import(ro_api: Api) -> None:
 
 
 @pytest.mark.parametrize("route", EXPORT_GETS + ["/api/document_deltas"])
-def test_streaming_export_switch_is_checked_before_auth(convex_server: LocalDeployment, route: str) -> None:
+def test_streaming_export_switch_is_checked_after_the_key_and_before_the_permission(
+    convex_server: LocalDeployment, route: str
+) -> None:
+    # The contract's Corrections: the key is authenticated first, then the plan, then the permission.
     convex_server.settings.streaming_export_enabled = False
     resp = requests.get(convex_server.url + route, params={"cursor": 1}, timeout=10)  # no key at all
-    assert error(resp) == (403, "StreamingExportNotEnabled")
-    assert "https://www.convex.dev/plans" in resp.json()["message"]
+    assert error(resp) == (403, "BadDeployKey")
+    wrong = {"Authorization": "Convex convex-self-hosted|0123"}
+    assert error(requests.get(convex_server.url + route, params={"cursor": 1}, headers=wrong, timeout=10)) == (
+        401, "BadAdminKey")
+    for key in (convex_server.admin_key, convex_server.read_only_key):
+        resp = requests.get(convex_server.url + route, params={"cursor": 1},
+                            headers={"Authorization": f"Convex {key}"}, timeout=10)
+        assert error(resp) == (403, "StreamingExportNotEnabled")
+        assert "https://www.convex.dev/plans" in resp.json()["message"]
 
 
 def test_import_routes_ignore_the_streaming_export_switch(api: Api) -> None:
@@ -225,10 +235,15 @@ def test_import_routes_never_check_the_streaming_export_switch(
 
 
 @pytest.mark.parametrize("route", ["/api/list_snapshot", "/api/document_deltas"])
-def test_export_switch_comes_before_auth_and_body_on_post_routes(convex_server: LocalDeployment, route: str) -> None:
+def test_export_switch_comes_after_auth_and_before_body_on_post_routes(convex_server: LocalDeployment, route: str) -> None:
     convex_server.settings.streaming_export_enabled = False
-    for headers in ({}, {"Authorization": f"Convex {WRONG_KEY}"}, {"Authorization": "x"}):
+    for headers, code in (({}, "BadDeployKey"), ({"Authorization": f"Convex {WRONG_KEY}"}, "BadAdminKey"),
+                          ({"Authorization": "x"}, "InvalidHeaderFailure")):
         resp = requests.post(convex_server.url + route, data=b"{not json", headers=headers, timeout=10)
+        assert error(resp)[1] == code
+    for key in (convex_server.admin_key, convex_server.read_only_key):
+        resp = requests.post(convex_server.url + route, data=b"{not json", headers={"Authorization": f"Convex {key}"},
+                             timeout=10)
         assert resp.status_code == 403 and resp.json() == {"code": "StreamingExportNotEnabled", "message": (
             "Streaming export is not available on your current subscription. See https://www.convex.dev/plans"
             " to upgrade.")}

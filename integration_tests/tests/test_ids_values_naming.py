@@ -7,6 +7,7 @@ import math
 import pytest
 
 from convex_local import ids, naming, values
+from convex_local.errors import ApiError
 
 
 def test_document_id_matches_the_backends_stability_vector() -> None:
@@ -80,11 +81,22 @@ def test_bad_format_is_400() -> None:
         ("__x__", "source_x"),
         ("!!!", "source_"),
         ("a" * 64, "a" * 64),
-        ("a" * 65, "source_" + "a" * 65),  # not an identifier (too long): mapped, and then too long to store
+        # The contract's Corrections: slugify 0.1.0 over unidecode 0.3.0, one syllable per ideograph.
+        ("顧客ID", "source_gu_ke_id"),
+        ("中文", "source_zhong_wen"),
+        ("Ёлка", "source_iolka"),
+        ("×", "source_x"),
+        ("🎉 party", "source_party"),  # emoji vanish
     ],
 )
 def test_table_names(raw: str, mapped: str) -> None:
     assert naming.table_name(raw) == mapped
+
+
+def test_a_table_name_without_a_valid_mapping_is_a_500() -> None:
+    with pytest.raises(ApiError) as info:
+        naming.table_name("a" * 65)  # not an identifier (too long): mapped, and then still too long
+    assert info.value.status == 500
 
 
 @pytest.mark.parametrize(
@@ -100,7 +112,7 @@ def test_table_names(raw: str, mapped: str) -> None:
         ("a.b-c", "a.b-c"),
         ("1st", "1st"),
         ("price$", "price$"),
-        ("", "source_"),  # Convex disallows empty field names, so import renames it
+        ("", ""),  # the empty name is a valid field name: kept (the contract's Corrections)
         ("x" * 1024, "x" * 1024),
         ("x" * 1025, "source_" + "x" * 1025),  # too long: mapped, and then too long to store
     ],
@@ -115,3 +127,13 @@ def test_map_document_collisions_nested_and_arrays() -> None:
     assert naming.map_object({"a": {"_b": [{"c d": 1, "$e": 2}]}}) == {"a": {"source_b": [{"c d": 1, "source_e": 2}]}}
     assert naming.map_object({"_id": 0, "source_id": 1, "source_source_id": 2}) == {
         "source_id": 1, "source_source_id": 2, "source_source_source_id": 0}
+
+
+def test_the_servers_transliteration_agrees_with_the_connectors_on_the_whole_basic_plane() -> None:
+    # Two independent routes to the Rust unidecode 0.3.0 table (text-unidecode plus the 1.30
+    # changes here; the crate's own table shipped with the connector): each checks the other.
+    from convex_local.transliteration import unidecode
+    from convex_shared.naming import transliterate
+
+    differ = [code for code in range(0x10000) if unidecode(chr(code)) != transliterate(chr(code))]
+    assert differ == []

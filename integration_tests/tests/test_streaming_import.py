@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 
+from convex_local.control import ControlClient
+
 from .conftest import Api, error
 
 IMPORT = "/api/streaming_import/import_airbyte_records"
@@ -146,7 +148,7 @@ def test_replace_tables_is_never_supported(api: Api) -> None:
 
 def test_body_and_document_limits(api: Api) -> None:
     big_record = {"blob": "x" * (1024 * 1024 + 10)}
-    assert error(send(api, body("s", [big_record]))) == (400, "DocumentTooLarge")
+    assert error(send(api, body("s", [big_record]))) == (400, "ValueTooLargeError")
     many = [{"blob": "y" * (1000 * 1000)} for _ in range(21)]  # ~21 MB body
     assert error(send(api, body("s", many))) == (400, "BadJsonBody")
     under = [{"blob": "y" * (900 * 1000)} for _ in range(20)]  # ~18 MB: accepted
@@ -154,29 +156,36 @@ def test_body_and_document_limits(api: Api) -> None:
     deep: dict[str, Any] = {"v": 1}
     for _ in range(20):
         deep = {"d": deep}
-    assert error(send(api, body("s", [deep]))) == (400, "InvalidValue")
-    assert error(send(api, body("s", [{"arr": list(range(8193))}]))) == (400, "InvalidValue")
+    assert error(send(api, body("s", [deep]))) == (400, "InvalidDocumentError")
+    assert error(send(api, body("s", [{"arr": list(range(8193))}]))) == (400, "ArrayTooLong")
 
 
 def test_commits_every_16000_writes_so_a_later_error_keeps_earlier_writes(api: Api) -> None:
     records: list[dict[str, Any]] = [{"n": i} for i in range(16_000)]
     records += [{"n": 16_000 + i} for i in range(10)] + [{"blob": "z" * (1024 * 1024 + 1)}]
-    assert error(send(api, body("s", records))) == (400, "DocumentTooLarge")
+    assert error(send(api, body("s", records))) == (400, "ValueTooLargeError")
     docs = api.dep.documents("s")
     assert len(docs) == 16_000
     assert {d["n"] for d in docs} == {float(i) for i in range(16_000)}
     assert len({d["_creationTime"] for d in docs}) == 1  # one transaction, one timestamp
 
 
-def test_too_many_writes(api: Api) -> None:
-    api.dep.settings.max_write_bytes_per_s = 2000
-    payload = body("s", [{"pad": "p" * 1500}])
-    assert send(api, payload).status_code == 200
-    resp = send(api, payload)
-    assert error(resp) == (429, "TooManyWrites")
-    time.sleep(1.05)
-    assert send(api, payload).status_code == 200
-    assert len(api.dep.documents("s")) == 2
+def test_import_is_never_refused_for_write_rate_but_app_mutations_are(api: Api) -> None:
+    # The contract's Corrections: no 429 on import; its bytes fill the deployment's 1 s window, and an
+    # app's mutation then fails with TooManyWrites (after the runner's retries).
+    api.dep.settings.max_write_bytes_per_s = 200_000
+    payload = body("bulk", [{"pad": "p" * 1500} for _ in range(200)])  # ~330 KB of write bytes per request
+    for _ in range(3):
+        assert send(api, payload).status_code == 200
+    assert api.dep.db.write_meter.recent_bytes() > 600_000
+    with ControlClient(api.dep.url, api.dep.admin_key) as control:
+        status, answer = control.app_mutation("app", {"note": "from the app"})
+        assert (status, answer["code"]) == (429, "TooManyWrites")
+        time.sleep(1.05)  # the window moves on
+        status, answer = control.app_mutation("app", {"note": "from the app"})
+        assert status == 200 and answer["_id"]
+    assert [d["note"] for d in api.dep.documents("app")] == ["from the app"]
+    assert len(api.dep.documents("bulk")) == 600
 
 
 def test_import_is_fast(api: Api) -> None:
@@ -224,14 +233,16 @@ def test_name_and_shape_limits_at_their_boundaries(api: Api) -> None:
     assert error(send(api, body("b" * 65, [{"x": 1}]))) == (500, "InternalServerError")  # no valid name exists
     assert send(api, body("s", [{"f" * 1024: 1}])).status_code == 200
     assert api.dep.documents("s")[0]["f" * 1024] == 1.0
-    assert error(send(api, body("s", [{"g" * 1025: 1}])))[0] == 400
+    # Too long for a field name: renamed to source_ggg..., still too long: the backend's bare error.
+    assert error(send(api, body("s", [{"g" * 1025: 1}]))) == (500, "InternalServerError")
     assert send(api, body("s", [nested(16)])).status_code == 200
-    assert error(send(api, body("s", [nested(17)]))) == (400, "InvalidValue")
+    assert error(send(api, body("s", [nested(17)]))) == (400, "InvalidDocumentError")
     assert send(api, body("s", [{"arr": [[1] * 8192]}])).status_code == 200  # an array is a level too
-    assert error(send(api, body("s", [{"arr": [0] * 8193}]))) == (400, "InvalidValue")
-    assert send(api, body("s", [{f"k{i}": i for i in range(1024)}])).status_code == 200
-    assert error(send(api, body("s", [{f"k{i}": i for i in range(1025)}]))) == (400, "InvalidValue")
-    assert error(send(api, body("s", [{"o": {f"k{i}": i for i in range(1025)}}]))) == (400, "InvalidValue")
+    assert error(send(api, body("s", [{"arr": [0] * 8193}]))) == (400, "ArrayTooLong")
+    # 1,024 fields per object; a document's top level also holds _id and _creationTime.
+    assert send(api, body("s", [{f"k{i}": i for i in range(1022)}])).status_code == 200
+    assert error(send(api, body("s", [{f"k{i}": i for i in range(1023)}]))) == (400, "TooManyFieldsError")
+    assert error(send(api, body("s", [{"o": {f"k{i}": i for i in range(1025)}}]))) == (400, "TooManyFieldsError")
     assert send(api, body("s", [{"blob": "x" * (1024 * 1024 - 200)}])).status_code == 200
     assert len(api.dep.documents("s")) == 5
 
@@ -267,11 +278,12 @@ def test_cdc_fields(api: Api) -> None:
 
 
 def test_commits_every_16_mib_so_a_later_error_keeps_earlier_writes(api: Api) -> None:
-    big = "b" * 1_000_000  # 17 of these cross 16 MiB; 16 do not
+    big = "b" * 1_000_000  # 17 of these cross 16 MiB in Convex's size accounting; 16 do not
     records: list[dict[str, Any]] = [{"i": i, "blob": big} for i in range(18)] + [{"blob": "z" * (1024 * 1024 + 1)}]
-    assert error(send(api, body("s", records))) == (400, "DocumentTooLarge")
+    assert error(send(api, body("s", records))) == (400, "ValueTooLargeError")
     docs = api.dep.documents("s")
-    assert sorted(d["i"] for d in docs) == [float(i) for i in range(17)]
+    # The 17th would cross the limit, so the first transaction commits 16; the second is discarded.
+    assert sorted(d["i"] for d in docs) == [float(i) for i in range(16)]
     assert len({d["_creationTime"] for d in docs}) == 1  # one transaction
 
 
@@ -291,11 +303,17 @@ def test_add_primary_key_indexes_answers_empty_and_checks_every_field(api: Api) 
     resp = api.put(ADD_INDEXES, {"indexes": {"t": [["a"], ["b", "c"]]}})
     assert resp.status_code == 200 and resp.content == b""
     assert api.dep.index_fields("t") == [["a"], ["b", "c"]]
-    for bad in ([["1a"]], [["a"], ["b", "$c"]], [["a b"]], [["_creationTime"]]):
+    for bad in ([["1a"]], [["a"], ["b", "$c"]], [["a b"]], [["k" * 65]], [[f"k{i}"] for i in range(17)]):
         resp = api.put(ADD_INDEXES, {"indexes": {"u": bad}})
         assert error(resp) == (400, "InvalidPrimaryKey"), bad
         assert "Identifiers must start with a letter" in resp.json()["message"]
-    assert "u" not in api.dep.table_names()
+    # Application::_validate_user_defined_index_fields: its own codes; `_creationTime` is appended.
+    assert error(api.put(ADD_INDEXES, {"indexes": {"u": [["_creationTime"]]}})) == (400, "IndexFieldsContainCreationTime")
+    assert error(api.put(ADD_INDEXES, {"indexes": {"u": [["a", "_b"]]}})) == (400, "IndexFieldNameReserved")
+    sixteen = [[f"k{i}"] for i in range(16)]
+    assert error(api.put(ADD_INDEXES, {"indexes": {"u": sixteen}})) == (400, "IndexTooManyFields")
+    assert api.put(ADD_INDEXES, {"indexes": {"u": sixteen[:15]}}).status_code == 200
+    assert "u" in api.dep.table_names()
 
 
 def test_replace_tables_answers_the_same_to_any_body(api: Api) -> None:
@@ -331,7 +349,7 @@ def test_primary_key_paths_name_stored_fields_and_are_not_renamed(api: Api) -> N
     assert error(send(api, body("t", [{"source_source_id": "x"}], pk))) == (400, "MissingPrimaryKeyValue")
     # `_id` is not a stored name, so it is no key path: refused when indexing, and by import itself.
     assert error(api.put(ADD_INDEXES, {"indexes": {"t": [["_id"]]}})) == (400, "InvalidPrimaryKey")
-    assert error(send(api, body("t", [{"_id": "a"}], [["_id"]]))) == (500, "InternalServerError")
+    assert error(send(api, body("t", [{"_id": "a"}], [["_id"]]))) == (400, "IndexFieldsContainId")
 
 
 def test_other_import_routes_limit_bodies_to_2_mib(api: Api) -> None:
@@ -339,3 +357,73 @@ def test_other_import_routes_limit_bodies_to_2_mib(api: Api) -> None:
     assert error(api.put(CLEAR, {"tableNames": names})) == (400, "BadJsonBody")
     assert error(api.get(READY, json={"tables": names})) == (400, "BadJsonBody")
     assert api.dep.table_names() == []
+
+
+def test_renaming_is_per_record_so_one_stream_can_store_id_under_two_names(api: Api) -> None:
+    # airbyte_import.rs `valid_json`: the collision check looks only at the keys of the same object.
+    assert send(api, body("s", [{"_id": "a"}, {"_id": "b", "source_id": "own"}])).status_code == 200
+    docs = sorted(api.dep.documents("s"), key=lambda d: len(d))
+    assert {k: v for k, v in docs[0].items() if not k.startswith("_")} == {"source_id": "a"}
+    assert {k: v for k, v in docs[1].items() if not k.startswith("_")} == {"source_id": "own", "source_source_id": "b"}
+    # What that does to a dedup stream keyed on the renamed `_id`: a delete carries only `_id`.
+    dedup_table(api, "t", [["source_source_id"]])
+    pk = [["source_source_id"]]
+    assert send(api, body("t", [{"_id": "x", "source_id": "y"}], pk)).status_code == 200
+    deleted = {"_id": "x", "_ab_cdc_deleted_at": "2024"}
+    assert error(send(api, body("t", [deleted], pk))) == (400, "MissingPrimaryKeyValue")
+
+
+def test_three_rounds_of_renaming_then_a_plain_500(api: Api) -> None:
+    three = {"_id": 1, "source_id": 2, "source_source_id": 3}
+    assert send(api, body("s", [three])).status_code == 200
+    (doc,) = api.dep.documents("s")
+    assert doc["source_source_source_id"] == 1.0
+    four = {**three, "source_source_source_id": 4}
+    assert error(send(api, body("s", [four]))) == (500, "InternalServerError")
+    assert len(api.dep.documents("s")) == 1  # conversion fails before anything is written
+
+
+def test_two_renamed_keys_reaching_one_name_collapse(api: Api) -> None:
+    assert send(api, body("s", [{"$a": 1, "_a": 2, "a": 3}])).status_code == 200
+    (doc,) = api.dep.documents("s")
+    assert {k: v for k, v in doc.items() if not k.startswith("_")} == {"a": 3.0, "source_a": 2.0}
+
+
+def test_a_fault_after_the_first_commit_leaves_16000_rows(api: Api) -> None:
+    # One request is several transactions: a failure after the first commit (an OCC 503, a timeout)
+    # keeps what was committed, so retrying an append request duplicates those rows.
+    api.dep.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    payload = body("events", [{"n": i} for i in range(20_000)])
+    assert error(send(api, payload)) == (503, "ServiceUnavailable")
+    assert len(api.dep.documents("events")) == 16_000
+    assert send(api, payload).status_code == 200  # the blind retry
+    assert len(api.dep.documents("events")) == 36_000
+    api.dep.faults.inject(route="import_airbyte_records", kind="408", when="partial", count=1)
+    resp = send(api, payload)
+    assert resp.status_code == 408 and resp.content == b""  # the HTTP layer's bare timeout
+
+
+def test_a_request_of_16000_appends_is_one_transaction(api: Api) -> None:
+    api.dep.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    assert send(api, body("events", [{"n": i} for i in range(16_000)])).status_code == 200
+    docs = api.dep.documents("events")
+    assert len(docs) == 16_000 and len({d["_creationTime"] for d in docs}) == 1
+
+
+def test_dedup_commits_every_4096_lookups(api: Api) -> None:
+    dedup_table(api, "users", [["id"]])
+    assert send(api, body("users", [{"id": i} for i in range(5000)], [["id"]])).status_code == 200
+    times = sorted({d["_creationTime"] for d in api.dep.documents("users")})
+    assert len(times) == 2
+    assert sum(1 for d in api.dep.documents("users") if d["_creationTime"] == times[0]) == 4096
+
+
+def test_document_size_is_convex_size_not_json_bytes(api: Api) -> None:
+    # A number counts 9 bytes and null 1 (crates/value/src/lib.rs), whatever its JSON text.
+    numbers = {"n": [1] * 8000}  # 16 KB of JSON, 72 KB in Convex's accounting
+    per_doc = 2 + 2 + 8000 * 9
+    docs = [numbers] * 16
+    assert send(api, body("s", docs)).status_code == 200
+    too_big = {f"k{i}": [1] * 8000 for i in range(15)}  # ~1.03 MiB in Convex's accounting, 240 KB of JSON
+    assert error(send(api, body("s", [too_big]))) == (400, "ValueTooLargeError")
+    assert per_doc * 15 > 1 << 20

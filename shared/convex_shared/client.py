@@ -13,6 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 import orjson
 
 from .config import ConnectionSettings
+from .errors import IMPORT_500
 from .pages import (
     DataSyncPage,
     DeltaPage,
@@ -226,10 +227,12 @@ class ConvexClient:
         body = orjson.dumps({"tableNames": list(table_names)})
         self._transport.call("PUT", f"{_IMPORT}/clear_tables", parse_empty, body=body)
 
-    def import_airbyte_records(self, body: bytes, *, idempotent: bool,
-                               internal_error_attempts: int | None = None) -> None:
-        """Post one pre-serialized import batch. `idempotent=False` (append) retries still happen, with a
-        warning, since a failed attempt may have committed part of the batch. `internal_error_attempts`
-        caps the attempts for a plain 500 (for a dedup import it usually means duplicate keys)."""
+    def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
+        """Post one pre-serialized import batch (at most 16,000 messages, so one Convex transaction).
+
+        `idempotent=False` (append): a retry after a failure Convex did not answer (a timeout, a
+        dropped connection) is logged as a duplicate risk, since the lost attempt may have committed
+        the batch (whole: one request is one transaction). A 500 is retried once: on import it
+        usually means the data cannot be stored (IMPORT_500)."""
         self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                             idempotent=idempotent, internal_error_attempts=internal_error_attempts)
+                             idempotent=idempotent, max_500_attempts=2, repeated_500=IMPORT_500)

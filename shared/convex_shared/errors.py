@@ -79,6 +79,10 @@ class ConvexError(Exception):
             text += f" [gave up after {self.attempts} attempts]"
         return text
 
+    def with_attempts(self, attempts: int) -> "ConvexError":
+        self.attempts = attempts
+        return self
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, explanation={self.explanation!r})"
 
@@ -232,7 +236,49 @@ CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
         "the saved state is damaged or from another deployment. " + _REFRESH),
     "InvalidDataSyncSelection": CodeInfo(ConvexRequestError, SYSTEM,
         "Convex rejected the table selection of a data sync request. " + _REPORT),
+    # Import validation (the contract's Corrections): the data cannot be stored as it is.
+    "SchemaEnforcementError": CodeInfo(ConvexRequestError, CONFIG,
+        "A record does not match the table's schema in convex/schema.ts (Convex's message names the field). "
+        "Change the validator so it accepts the stream's fields as Convex stores them (e.g. `_id` as source_id, "
+        "numbers as v.float64(), optional fields with v.optional), or deselect the field in the connection."),
+    "InvalidDocumentError": CodeInfo(ConvexRequestError, CONFIG,
+        "A record is not a valid Convex document; usually it nests objects and arrays more than 16 levels deep. "
+        "Deselect or flatten the deeply nested field of the stream at the source."),
+    "TooNestedError": CodeInfo(ConvexRequestError, CONFIG,
+        "A record nests objects and arrays more than Convex allows. Deselect or flatten the deeply nested field."),
+    "ValueTooLargeError": CodeInfo(ConvexRequestError, CONFIG,
+        "A record is over Convex's 1 MiB document limit (in Convex's size accounting). Deselect its large fields "
+        "in the connection, or shrink the data at the source."),
+    "TooManyFieldsError": CodeInfo(ConvexRequestError, CONFIG,
+        "A record has an object with more than 1024 fields (a document's top level also holds _id and "
+        "_creationTime). Deselect fields of the stream, or nest them at the source."),
+    "ArrayTooLong": CodeInfo(ConvexRequestError, CONFIG,
+        "A record holds an array of more than 8192 elements, which Convex cannot store. Deselect that field or "
+        "split the array at the source."),
+    "IndexTooManyFields": CodeInfo(ConvexRequestError, CONFIG,
+        "The stream's primary key has too many fields for a Convex index (at most 15: Convex appends "
+        "_creationTime). Choose a shorter primary key."),
+    "IndexFieldNameReserved": CodeInfo(ConvexRequestError, CONFIG,
+        "A primary-key field starts with `_`, which Convex reserves. Choose another primary key."),
+    "IndexFieldsContainId": CodeInfo(ConvexRequestError, SYSTEM,
+        "The primary-key index was asked for on `_id`, which Convex does not allow. " + _REPORT),
+    "IndexFieldsContainCreationTime": CodeInfo(ConvexRequestError, SYSTEM,
+        "The primary-key index was asked for on `_creationTime`, which Convex does not allow. " + _REPORT),
+    "IndexFieldsNotUnique": CodeInfo(ConvexRequestError, CONFIG,
+        "The stream's primary key names the same field twice. Choose the primary key again."),
 }
+
+#: What a repeated 500 from `import_airbyte_records` most likely means (the backend answers a
+#: plain 500 for these, and retrying cannot help).
+IMPORT_500: Final = (
+    "Convex failed this import twice with an internal error. For streaming import that is usually not "
+    "temporary: several documents in the table share one primary-key value (the table holds rows written "
+    "without the key, e.g. by an append sync or the app), a field name needs more than 3 renames to avoid a "
+    "collision (e.g. _id next to source_id, source_source_id and source_source_source_id), or a stream or "
+    "field name has no valid Convex name (too long). Check the table's rows for duplicate keys (or clear it "
+    "with a full refresh) and the stream's field names; if none applies, run the sync again later and check "
+    "https://status.convex.dev."
+)
 
 #: Statuses that are always worth retrying, whatever the code says.
 TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})

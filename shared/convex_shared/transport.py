@@ -138,15 +138,20 @@ class Transport:
         body: bytes | None = None,
         idempotent: bool = True,
         retry: RetryPolicy | None = None,
-        internal_error_attempts: int | None = None,
+        max_500_attempts: int | None = None,
+        repeated_500: str | None = None,
     ) -> T:
         """Send, retry transient failures within the policy (`retry`, else the settings'), and return
-        `parse(body)` of the 2xx answer. `internal_error_attempts` caps how many plain 500 answers are
-        tried before giving up."""
+        `parse(body)` of the 2xx answer.
+
+        `idempotent=False`: a retry after a failure that may have been committed (no Convex answer: a
+        timeout, a dropped connection, a proxy's page) is logged as a duplicate risk.
+        `max_500_attempts`: stop after that many 500 answers, raising a request error that explains
+        the likely cause (`repeated_500`); for requests whose 500s are usually deterministic."""
         policy = retry or self.settings.retry
         started = time.monotonic()
         attempt = 0
-        internal_errors = 0
+        answered_500 = 0
         while True:
             attempt += 1
             try:
@@ -155,13 +160,20 @@ class Transport:
                 err.attempts = attempt
                 if not err.transient:
                     raise
-                internal_errors += err.status == 500
-                if internal_error_attempts is not None and internal_errors >= internal_error_attempts:
-                    raise
+                answered_500 += err.status == 500
+                if max_500_attempts is not None and answered_500 >= max_500_attempts:
+                    raise ConvexRequestError(
+                        repeated_500 or err.explanation, status=err.status, code=err.code,
+                        convex_message=err.convex_message, failure_type="config_error", transient=False,
+                        route=route, maybe_committed=err.maybe_committed,
+                    ).with_attempts(attempt) from None
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
                     raise
-                risk = ("; the failed attempt may have committed part of this append batch, so some rows may be "
+                # One import request is one Convex transaction (the destination keeps it under 16,000
+                # writes), so a retry can repeat a batch only whole, and only when the lost attempt
+                # committed; a Convex error answer proves it did not.
+                risk = ("; if the failed attempt was committed before its answer was lost, this append batch is "
                         "stored twice" if not idempotent and err.maybe_committed else "")
                 self.logger.warning("Convex %s failed (%s); retry %d of %d in %.2f s%s.",
                                     route, err.reason, attempt, policy.max_attempts - 1, delay, risk)
@@ -264,9 +276,13 @@ class Transport:
             note = _key_mismatch_note(self.settings) or note
         redact = self.settings.access_key.redact
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return error_for_status(
+        error = error_for_status(
             response.status_code, code, redact(message) if message else None, route=route,
             retry_after_s=retry_after, note=redact(note) if note else None)
+        # A Convex error body means the deployment itself answered: the request's transaction
+        # failed and was rolled back. A bare status or a proxy's page proves nothing.
+        error.maybe_committed = code is None
+        return error
 
 
 def _key_mismatch_note(settings: ConnectionSettings) -> str | None:

@@ -66,7 +66,8 @@ def test_transient_faults_in_dedup_give_the_fault_free_result(
     faulty = convex_server_factory()
     # Failures before the request runs, after it committed (a lost answer), and a reset connection.
     faulty.faults.inject(route="import_airbyte_records", kind="503", rate=0.5, count=3, seed=1)
-    faulty.faults.inject(route="import_airbyte_records", kind="500", rate=0.5, count=2, seed=2, when="after")
+    # (A 500 on import is retried only once, since it is usually deterministic: one here.)
+    faulty.faults.inject(route="import_airbyte_records", kind="500", rate=0.5, count=1, seed=2, when="after")
     faulty.faults.inject(route="import_airbyte_records", kind="reset", rate=0.5, count=1, seed=3, when="after")
     faulty.faults.inject(route="primary_key_indexes_ready", kind="429", count=1, retry_after_s=0)
 
@@ -74,7 +75,7 @@ def test_transient_faults_in_dedup_give_the_fault_free_result(
     result = run_destination(faulty, [stream], messages, max_batch_size_mib=0.01)
 
     assert result.returncode == 0, result.stdout[-3000:]
-    assert sum(rule.fired for rule in faulty.faults.rules) == 7, "every injected fault was hit and retried"
+    assert sum(rule.fired for rule in faulty.faults.rules) == 6, "every injected fault was hit and retried"
     assert stored(faulty) == stored(clean) == expected
     assert len(result.states) == 12
     assert "retry" in result.logs

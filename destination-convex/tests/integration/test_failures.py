@@ -1,5 +1,6 @@
 """Failures end the sync with an ERROR trace, no state after it and a non-zero exit; bad lines are skipped."""
 
+import time
 from typing import Any
 
 import pytest
@@ -82,7 +83,8 @@ def test_unknown_stream_is_a_clear_error(convex_server: Any, run_destination: An
 def test_append_retry_after_a_possible_commit_is_logged_as_a_duplicate_risk(
     convex_server: Any, run_destination: Any, make: Any
 ) -> None:
-    # The first import commits, then the connection drops before the answer: the retry stores it again.
+    # The import commits, then the connection drops before the answer: the retry stores it again,
+    # whole (one request is one Convex transaction), and the log says so.
     convex_server.faults.inject(route="import_airbyte_records", kind="reset", count=1, when="after")
     messages = [make.record("events", {"_id": f"e{i}"}) for i in range(5)] + [make.stream_state("events", 1)]
     result = run_destination(convex_server, [make.stream("events")], messages)
@@ -90,3 +92,61 @@ def test_append_retry_after_a_possible_commit_is_logged_as_a_duplicate_risk(
     assert len(convex_server.documents("events")) == 10, "append cannot tell a committed attempt from a lost one"
     assert "stored twice" in result.logs
     assert [s["destinationStats"]["recordCount"] for s in result.states] == [5.0]
+
+
+@pytest.mark.timeout(180)
+def test_an_append_failing_after_convex_committed_part_of_it_stores_no_row_twice(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    # Convex commits an import every 16,000 writes; an OCC 503 (or a timeout) after that point used
+    # to leave 16,000 rows stored, and the retry of the whole request stored them again. Small
+    # records made one 4 MiB request hold all 40,000 messages.
+    convex_server.faults.inject(route="import_airbyte_records", kind="503", when="partial", count=1)
+    messages = [make.record("events", {"_id": f"e{i}", "pad": "x" * 40}) for i in range(40_000)]
+    messages.append(make.stream_state("events", 1))
+    result = run_destination(convex_server, [make.stream("events")], messages)
+    assert result.returncode == 0, result.stdout[-3000:]
+    stored = [d["source_id"] for d in convex_server.documents("events")]
+    duplicated = len(stored) - len(set(stored))
+    assert duplicated == 0 and len(stored) == 40_000, f"{duplicated} rows stored twice"
+    assert convex_server.faults.rules[0].fired == 0, "no request needed a second Convex transaction"
+    assert all(entry.params["messages"] <= 16_000 for entry in convex_server.request_log.entries("import_airbyte_records"))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        # 234 KB of JSON, 1.03 MiB as Convex counts it: the server answered 400 ValueTooLargeError,
+        # which 1.0.0 reported as "a bug in the connector".
+        ({"_id": "e1", "grid": [[1] * 8000 for _ in range(15)]}, "MiB in Convex's size accounting"),
+        ({"_id": "e1", "tags": list(range(8193))}, "array of 8193 items at field 'tags'"),
+    ],
+)
+def test_a_record_past_a_convex_limit_is_a_config_error_naming_stream_and_field(
+    convex_server: Any, run_destination: Any, make: Any, data: dict, words: str
+) -> None:
+    messages = [make.record("events", {"_id": "ok"}), make.record("events", data)]
+    result = run_destination(convex_server, [make.stream("events")], messages)
+    assert result.returncode == 1
+    (error,) = result.errors
+    assert error["failure_type"] == "config_error"
+    assert "stream 'events'" in error["message"] and words in error["message"]
+    assert "bug" not in error["message"]
+
+
+@pytest.mark.timeout(120)
+def test_a_deterministic_import_500_is_retried_once_then_explained(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    # Two documents share the key: Convex answers a plain 500 to every dedup write of it, forever.
+    convex_server.insert("users", {"email": "a@example.com"})
+    convex_server.insert("users", {"email": "a@example.com"})
+    stream = make.stream("users", mode="append_dedup", primary_key=[["email"]])
+    started = time.monotonic()
+    result = run_destination(convex_server, [stream], [make.record("users", {"email": "a@example.com", "v": 1})])
+    assert result.returncode == 1 and time.monotonic() - started < 30, "1.0.0 retried for up to 5 minutes"
+    (error,) = result.errors
+    assert error["failure_type"] == "config_error" and "share one primary-key value" in error["message"]
+    attempts = [e for e in convex_server.request_log.entries("import_airbyte_records") if e.status == 500]
+    assert len(attempts) == 2

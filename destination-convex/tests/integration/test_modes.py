@@ -89,3 +89,21 @@ def test_unsupported_mode_fails_before_any_request(convex_server: Any, run_desti
     assert error["failure_type"] == "config_error"
     assert "users" in error["message"] and "soft_delete" in error["message"]
     assert len(convex_server.request_log) == 0
+
+
+@pytest.mark.timeout(240)
+def test_a_bulk_load_leaves_the_app_room_to_write(convex_server: Any, run_destination: Any, make: Any) -> None:
+    # Convex never refuses the import for write rate, but its bytes fill the deployment's ~4 MiB/s
+    # window and then the APP's mutations fail with TooManyWrites. The default pacing (2 MiB/s)
+    # keeps every one-second window under the limit while the app keeps writing.
+    from convex_local.control import AppWriter
+
+    messages = [make.record("events", {"_id": f"e{i}", "pad": "x" * 200}) for i in range(30_000)]
+    with AppWriter(convex_server.url, convex_server.admin_key, interval_s=0.05) as app:
+        result = run_destination(convex_server, [make.stream("events")], messages, timeout=200)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(convex_server.documents("events")) == 30_000
+    busiest = convex_server.db.write_meter.busiest_window_bytes()
+    assert busiest <= 4 * 1024 * 1024, f"busiest one-second window {busiest / 2**20:.2f} MiB"
+    assert app.tried > 20 and app.failed == 0, f"{app.failed} of {app.tried} app mutations failed with TooManyWrites"
+    assert "paced at 2 MiB/s" in result.logs

@@ -33,6 +33,7 @@ class TestDestinationSpecQuality(SpecQualitySuite):
         "max_parallel_requests",
         "index_ready_timeout_seconds",
         "store_airbyte_metadata",
+        "max_write_rate_mib_per_second",
         "connect_timeout_seconds",
         "read_timeout_seconds",
         "mutation",

@@ -7,17 +7,20 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from destination_convex.fields import FieldMapping
 from destination_convex.batches import Batcher, ImportRequest, TableSpec
+from destination_convex.records import EncodedRecord
 
 SPECS = [
-    TableSpec("users", [["source_id"]], {"type": "object"}, idempotent=True),
-    TableSpec("orders", None, {"type": "object", "properties": {"n": {"type": "number"}}}, idempotent=False),
-    TableSpec("logs", None, {}, idempotent=False),
+    TableSpec("users", [["source_id"]], idempotent=True),
+    TableSpec("orders", None, idempotent=False),
+    TableSpec("logs", None, idempotent=False),
 ]
 
 
-def message(table: str, index: int, size: int = 50) -> bytes:
-    return orjson.dumps({"tableName": table, "data": {"i": index, "pad": "x" * size}})
+def message(table: str, index: int, size: int = 50) -> EncodedRecord:
+    data = orjson.dumps({"tableName": table, "data": {"i": index, "pad": "x" * size}})
+    return EncodedRecord(data, 1, len(data))
 
 
 def check_request(request: ImportRequest, max_bytes: int | None = None) -> dict:
@@ -43,9 +46,9 @@ def test_size_flush_keeps_every_request_within_the_limit_and_in_order() -> None:
     assert all(len(r.body) <= 2000 for r in requests)
     # Full requests: the next message would not have fitted.
     for request in requests[:-1]:
-        assert len(request.body) + len(message("users", 0)) + 1 > 2000
+        assert len(request.body) + len(message("users", 0).data) + 1 > 2000
     entry = orjson.loads(requests[0].body)["tables"]["users"]
-    assert entry == {"primaryKey": [["source_id"]], "jsonSchema": {"type": "object"}}
+    assert entry == {"primaryKey": [["source_id"]], "jsonSchema": {}}  # required by Convex, ignored: never the schema
     assert requests[0].idempotent
 
 
@@ -86,7 +89,7 @@ def test_take_splits_when_tables_do_not_fit_together() -> None:
 
 
 def test_buffered_bytes_stay_bounded_across_many_tables() -> None:
-    specs = [TableSpec(f"t{i}", None, {}, idempotent=False) for i in range(50)]
+    specs = [TableSpec(f"t{i}", None, idempotent=False) for i in range(50)]
     batcher = Batcher(specs, max_batch_bytes=100_000, max_buffered_bytes=5_000)
     closed = []
     for index in range(2000):
@@ -148,7 +151,7 @@ def test_property_a_dedup_delete_is_never_split_and_counts_once(
     from destination_convex.records import RecordEncoder
 
     plan = StreamPlan(namespace=None, name="users", table="users", mode=WriteMode.DEDUP,
-                      primary_key=(("source_id",),), json_schema={}, truncate=False, generation_id=None, renames=())
+                      primary_key=(("source_id",),), json_schema={}, truncate=False, generation_id=None, fields=FieldMapping([]))
     encoder = RecordEncoder(plan)
     batcher = Batcher(SPECS, max_batch_bytes=limit, max_buffered_bytes=limit * 2)
     requests = []
@@ -164,12 +167,42 @@ def test_property_a_dedup_delete_is_never_split_and_counts_once(
         units = []
         for m in body["messages"]:
             if units and units[-1][0] == m["data"]["i"]:
-                units[-1].append(m["data"]["_ab_cdc_deleted_at"])  # the delete half right after its upsert
+                units[-1].append(m["data"]["source_ab_cdc_deleted_at"])  # the delete half right after its upsert
             else:
-                units.append([m["data"]["i"], m["data"]["_ab_cdc_deleted_at"]])
+                units.append([m["data"]["i"], m["data"]["source_ab_cdc_deleted_at"]])
         assert request.counts == {"users": len(units)}
         if len(units) > 1:
             assert len(request.body) <= limit
         sent += units
     expected = [[i, None, "t"] if deleted else [i, None] for i, (deleted, _) in enumerate(records)]
     assert sent == expected
+
+
+def test_a_request_holds_at_most_16000_messages_so_it_is_one_convex_transaction() -> None:
+    # ~60-byte records: 16,000 of them are under 1 MiB, so bytes alone would pack far more.
+    batcher = Batcher(SPECS, max_batch_bytes=12 * 1024 * 1024, max_buffered_bytes=10**9)
+    requests = []
+    for index in range(40_000):
+        requests += batcher.add("logs", message("logs", index, size=10))
+    requests += batcher.take(["logs"])
+    assert [len(orjson.loads(r.body)["messages"]) for r in requests] == [16_000, 16_000, 8_000]
+    assert all(r.messages == len(orjson.loads(r.body)["messages"]) for r in requests)
+
+
+def test_a_dedup_deletion_counts_two_messages() -> None:
+    batcher = Batcher(SPECS, max_batch_bytes=12 * 1024 * 1024, max_buffered_bytes=10**9)
+    pair = EncodedRecord(message("users", 0).data + b"," + message("users", 0).data, 2, 100)
+    requests = []
+    for _ in range(9000):
+        requests += batcher.add("users", pair)
+    assert [r.messages for r in requests] == [16_000]
+
+
+def test_requests_are_bounded_by_convex_write_bytes() -> None:
+    batcher = Batcher(SPECS, max_batch_bytes=12 * 1024 * 1024, max_buffered_bytes=10**9, max_write_bytes=1000)
+    heavy = EncodedRecord(message("logs", 0).data, 1, 400)  # few JSON bytes, many Convex bytes
+    requests = []
+    for _ in range(10):
+        requests += batcher.add("logs", heavy)
+    requests += batcher.take(["logs"])
+    assert [r.write_bytes for r in requests] == [800] * 5

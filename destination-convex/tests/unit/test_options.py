@@ -54,3 +54,11 @@ def test_memory_bounds_follow_the_batch_size() -> None:
     options = WriterOptions(max_batch_bytes=4 * MIB, max_parallel_requests=4)
     assert options.max_in_flight_bytes == 5 * 4 * MIB
     assert options.max_buffered_bytes == 8 * MIB
+
+
+def test_write_rate_defaults_to_half_the_deployment_limit_and_zero_turns_it_off() -> None:
+    from destination_convex.options import MIB, WriterOptions
+
+    assert WriterOptions.from_config({}).write_rate_bytes_per_s == 2 * MIB
+    assert WriterOptions.from_config({"max_write_rate_mib_per_second": 0}).write_rate_bytes_per_s == 0
+    assert WriterOptions.from_config({"max_write_rate_mib_per_second": 3.5}).write_rate_bytes_per_s == 3.5 * MIB

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from convex_shared import ConvexRequestError
 
+from destination_convex.fields import FieldMapping
 from destination_convex.errors import ConfigurationError, ConvexStepError
 from destination_convex.plan import StreamPlan, WriteMode
 from destination_convex.preparation import IndexTimeoutError, prepare_tables
@@ -19,7 +20,7 @@ from destination_convex.preparation import IndexTimeoutError, prepare_tables
 def plan(name: str, mode: WriteMode, truncate: bool = False, key: tuple = ()) -> StreamPlan:
     return StreamPlan(
         namespace=None, name=name, table=name, mode=mode, primary_key=key or None, json_schema={},
-        truncate=truncate, generation_id=None, renames=(),
+        truncate=truncate, generation_id=None, fields=FieldMapping([]),
     )
 
 

@@ -2,13 +2,20 @@
 
 import pytest
 
+from typing import Any
+
+from destination_convex.fields import FieldMapping
 from destination_convex.tables import (
     NamingError,
-    primary_key_paths,
+    declared_fields,
     raw_table_name,
-    renamed_fields,
     table_name,
 )
+from destination_convex.tables import primary_key_paths as stored_paths
+
+
+def primary_key_paths(stream: str, key: list[list[str]], schema: Any) -> list[list[str]]:
+    return stored_paths(stream, key, schema, FieldMapping(declared_fields(schema)))
 
 
 def test_table_names_match_02x() -> None:
@@ -23,6 +30,8 @@ def test_table_names_are_mapped_like_convex_stores_them() -> None:
     assert table_name(None, "*name!of.table") == "source_name_of_table"
     assert table_name(None, "_system_table") == "source_system_table"
     assert table_name("my-db", "Orders") == "source_my_db_orders"
+    # Convex's slug (slugify 0.1.0 over unidecode 0.3.0): a syllable and a space per ideograph.
+    assert table_name(None, "顧客ID") == "source_gu_ke_id"  # 1.0.0 said source_gukeid
 
 
 def test_too_long_table_name_is_refused_with_the_stream() -> None:
@@ -65,7 +74,8 @@ def test_a_key_convex_stores_as_is_but_cannot_index_names_stream_and_field() -> 
         ([], "no primary key"),
         ([[]], "empty or malformed"),
         ([["_ab_cdc_lsn"]], "CDC field"),
-        ([[f"f{i}"] for i in range(17)], "at most 16"),
+        ([[f"f{i}"] for i in range(16)], "at most 15"),  # Convex appends _creationTime
+        ([["k" * 65]], "at most 64 characters"),
     ],
 )
 def test_unusable_keys_are_config_errors_naming_stream(key: list[list[str]], words: str) -> None:
@@ -74,11 +84,8 @@ def test_unusable_keys_are_config_errors_naming_stream(key: list[list[str]], wor
     assert words in str(caught.value) and "shop.orders" in str(caught.value)
 
 
-def test_renamed_fields_lists_only_renamed_top_level_fields() -> None:
-    schema = {"properties": {"_id": {}, "name": {}, "first name": {}, "Straße": {}, "_ab_cdc_deleted_at": {}}}
-    assert renamed_fields(schema) == [
-        ("_id", "source_id"),
-        ("Straße", "source_strasse"),
-        ("_ab_cdc_deleted_at", "source_ab_cdc_deleted_at"),
-    ]
-    assert renamed_fields(None) == []
+def test_fifteen_key_fields_of_64_characters_are_fine() -> None:
+    key = [[f"{i:02d}" + "k" * 62] for i in range(15)]
+    assert primary_key_paths("s", [[f"k{i}"] for i in range(15)], {}) == [[f"k{i}"] for i in range(15)]
+    assert len(primary_key_paths("s", [["k" * 64]], {})[0][0]) == 64
+    assert key  # identifiers must start with a letter: "00kk..." would be refused

@@ -15,6 +15,7 @@ import orjson
 import pytest
 from convex_shared import ConvexRequestError
 
+from destination_convex.fields import FieldMapping
 from destination_convex.errors import ConvexStepError
 from destination_convex.input import IterableSource
 from destination_convex.options import WriterOptions
@@ -26,7 +27,7 @@ from destination_convex.writer import UnknownStreamError, Writer
 def plan(name: str, mode: WriteMode = WriteMode.APPEND) -> StreamPlan:
     key = (("source_id",),) if mode is WriteMode.DEDUP else None
     return StreamPlan(namespace=None, name=name, table=name, mode=mode, primary_key=key, json_schema={},
-                      truncate=False, generation_id=None, renames=())
+                      truncate=False, generation_id=None, fields=FieldMapping([]))
 
 
 class FakeClient:
@@ -37,7 +38,7 @@ class FakeClient:
         self.bodies: list[dict[str, Any]] = []
         self.returned: list[int] = []  # index of each body, in the order its request returned
 
-    def import_airbyte_records(self, body: bytes, *, idempotent: bool, internal_error_attempts: int | None = None) -> None:
+    def import_airbyte_records(self, body: bytes, *, idempotent: bool) -> None:
         with self.lock:
             index = len(self.bodies)
             self.bodies.append(orjson.loads(body))
@@ -119,7 +120,7 @@ def test_failure_raises_and_emits_no_later_state() -> None:
         for message in writer.run(IterableSource(messages, batch_size=2)):
             emitted.append(message)
     assert [m["state"]["stream"]["stream_state"]["n"] for m in emitted] == [0]
-    assert "records into the Convex table(s) a: Convex refused the batch." in str(caught.value)
+    assert "records of stream(s) 'a' into the Convex table(s) a: Convex refused the batch." in str(caught.value)
     assert caught.value.error.code == "MissingPrimaryKeyValue"
 
 
@@ -193,7 +194,7 @@ def test_dedup_deletes_count_once_and_travel_with_their_upsert() -> None:
     for index, body in enumerate(client.bodies):
         for m in body["messages"]:
             position.setdefault(m["data"]["i"], set()).add(index)
-            sent.append((m["data"]["i"], m["data"]["_ab_cdc_deleted_at"]))
+            sent.append((m["data"]["i"], m["data"]["source_ab_cdc_deleted_at"]))
     assert all(len(requests) == 1 for requests in position.values()), "an upsert and its delete share a request"
     expected = []
     for i in range(60):

@@ -260,7 +260,9 @@ class Bench:
                         "primary_key": datasets.DEST_PRIMARY_KEY if dedup else None, "bodies": str(bodies)})
                     argv, stdin = c.floor_argv("import", job), None
                 else:
-                    config = self.ws.config(server.endpoint)
+                    # Unpaced, like the floor: the bench measures what the wire allows, not the default
+                    # write-rate setting that leaves room for an app (2 MiB/s).
+                    config = self.ws.config(server.endpoint, max_write_rate_mib_per_second=0)
                     catalog = self.ws.write("catalog-destination", destination_catalog(dedup))
                     argv, stdin = c.our_destination_argv(config, catalog), records
                 run, _ = self._once(server, scenario, case, who, argv, None, stdin=stdin)

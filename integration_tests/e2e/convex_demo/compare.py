@@ -5,9 +5,10 @@ nothing else. Its fields must be A's fields as they travel through Airbyte and C
 
 - values as the source emits them: int64 -> a number, bytes -> base64 text, NaN / infinities ->
   "NaN" / "Infinity" / "-Infinity", everything else as is;
-- then as Convex import stores them: every number a float64, and every name that is not an
-  identifier renamed by the import naming rule (`_id` -> `source_id`, `_creationTime` ->
-  `source_creationtime`, "Reading Time (min)" -> `source_reading_time_min`), nested ones too.
+- then as Convex import stores them: every number a float64, and every field name Convex does not
+  keep (one starting with `_` or `$`, or not non-control ASCII) renamed by the import naming rule
+  (`_id` -> `source_id`, `_creationTime` -> `source_creationtime`, `Straße` -> `source_strasse`),
+  nested ones too; "Reading Time (min)" is a valid field name and is stored as it is.
 
 The source also adds routing fields to every record (`_table`, `_component`, `_ts`, `_deleted`;
 stored as `source_table` ...). They are checked against what they must say (this table, this

@@ -231,17 +231,19 @@ def test_retry_after_is_capped(client: ConvexClient, requests_mock: rm.Mocker) -
     assert time.monotonic() - started < 1.0  # capped at max_retry_after_s (0.05 s in tests)
 
 
-def test_append_retry_warns_about_duplicates(logger: logging.Logger, requests_mock: rm.Mocker,
-                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_append_retry_warns_about_duplicates_only_when_the_attempt_may_have_committed(
+    logger: logging.Logger, requests_mock: rm.Mocker, caplog: pytest.LogCaptureFixture
+) -> None:
     requests_mock.post(IMPORT + "/import_airbyte_records", [
-        {"exc": requests.exceptions.ReadTimeout}, {"exc": requests.exceptions.ConnectTimeout}, {"content": b""}])
+        {"exc": requests.exceptions.ReadTimeout}, {"status_code": 503, "json": err_body("Overloaded")},
+        {"content": b""}])
     with ConvexClient(make_settings(), "streaming-import-1.0.0", logger) as client:
         with caplog.at_level(logging.WARNING, logger="convex_shared.test"):
             client.import_airbyte_records(b"{}", idempotent=False)
     retries = [r.getMessage() for r in caplog.records]
     assert len(retries) == 2  # one line per retry
     assert "twice" in retries[0]  # the read timeout may have committed
-    assert "twice" not in retries[1]  # the connect timeout cannot have
+    assert "twice" not in retries[1]  # Convex answered with its own error: its transaction rolled back
 
 
 def test_dedup_retry_does_not_warn(logger: logging.Logger, requests_mock: rm.Mocker,

@@ -108,3 +108,13 @@ def test_all_classes_share_one_root() -> None:
     for cls in (ConvexAuthError, ConvexPermissionError, ConvexConfigError, ConvexRequestError,
                 ConvexTransientError, ConvexBadResponseError):
         assert issubclass(cls, ConvexError) and cls.__doc__
+
+
+@pytest.mark.parametrize("code", ["SchemaEnforcementError", "InvalidDocumentError", "ValueTooLargeError",
+                                  "TooManyFieldsError", "ArrayTooLong", "IndexTooManyFields", "TooNestedError"])
+def test_validation_codes_are_config_errors_with_a_remedy(code: str) -> None:
+    # The contract's Corrections: data Convex cannot store is the user's to change, not a connector bug.
+    error = error_for_status(400, code, "Object has too many fields")
+    assert error.failure_type == "config_error" and not error.transient
+    assert "bug" not in error.explanation and ("Deselect" in error.explanation or "Choose" in error.explanation
+                                               or "Change" in error.explanation)
