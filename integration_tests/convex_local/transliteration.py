@@ -3,7 +3,7 @@
 That crate's table is Text::Unidecode 1.30 for U+0000..U+FFFE, and nothing beyond (so emoji
 vanish). PyPI `text-unidecode` 1.3 carries an older Text::Unidecode table; the code points where
 1.30 differs (C1 controls, spacing modifiers, Greek and Cherokee additions, box drawing, ...) are
-listed here, read off the crate's `src/data.rs`.
+listed here, taken from Text::Unidecode 1.30 itself (Debian's `libtext-unidecode-perl` 1.30-3).
 """
 
 from __future__ import annotations

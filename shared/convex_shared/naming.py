@@ -12,11 +12,12 @@ kind, as in the backend:
 The slug is the Rust `slugify` 0.1.0 crate's, over the `unidecode` 0.3.0 crate's table: each
 character is transliterated with that table (ideographs become a syllable and a space, so
 `顧客ID` -> `gu_ke_id`), the result lowercased, every run of characters outside `[a-z0-9]` turned
-into one `_`, and `_` trimmed at both ends. The table ships as `unidecode_0_3_0.json.gz`, built
-by `tools/build_unidecode_table.py` from that crate (BSD-3-Clause, Copyright (c) 2015 Amit
-Chowdhury; its data is Sean M. Burke's Text::Unidecode 1.30). We use it rather than a Python
-package because none reproduces the crate: PyPI `Unidecode` is GPL and differs on 22,069 of the
-65,535 code points, `text-unidecode` (Artistic/GPL) on 140, and `anyascii` (ISC) on 57,836.
+into one `_`, and `_` trimmed at both ends. That crate's table is Sean M. Burke's
+Text::Unidecode 1.30 (Perl; Artistic License); it ships here as `text_unidecode_1_30.json.gz`,
+taken from Debian's `libtext-unidecode-perl` 1.30 by `tools/build_transliteration_table.py`
+(notice in `text_unidecode_1_30.LICENSE`). We ship the table rather than depend on a Python
+package because none reproduces it: PyPI `Unidecode` is GPL and differs on 22,069 of the 65,535
+code points, `text-unidecode` (older Text::Unidecode data) on 140, and `anyascii` (ISC) on 57,836.
 
 Collisions are resolved per object, the way `airbyte_import.rs` does: a renamed key whose new
 name is already a key *of that same object* is prefixed with `source_` again, at most 3 times in
@@ -48,12 +49,12 @@ class RenameLimitError(ValueError):
 
 @functools.lru_cache(maxsize=1)
 def _table() -> tuple[str, ...]:
-    raw = resources.files("convex_shared").joinpath("unidecode_0_3_0.json.gz").read_bytes()
+    raw = resources.files("convex_shared").joinpath("text_unidecode_1_30.json.gz").read_bytes()
     return tuple(json.loads(gzip.decompress(raw)))
 
 
 def transliterate(name: str) -> str:
-    """`unidecode` 0.3.0: each character through its table; past U+FFFE, nothing."""
+    """`unidecode` 0.3.0 (Text::Unidecode 1.30): each character through its table; past U+FFFE, nothing."""
     table = _table()
     return "".join(table[code] if (code := ord(char)) < len(table) else "" for char in name)
 
