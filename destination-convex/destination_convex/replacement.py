@@ -32,6 +32,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, Any, Iterator, Mapping
 
+from .records import EncodedRecord
+
 from .errors import CONFIG_ERROR, DestinationError
 
 #: Bytes read from a spool at a time while it is sent.
@@ -77,13 +79,15 @@ class Replacements:
         held = self._held.get(table)
         return held is not None and held.outcome is Outcome.KEPT
 
-    def spool(self, table: str, encoded: bytes) -> None:
-        """Keep one encoded record (orjson output never holds a raw newline, so lines delimit)."""
+    def spool(self, table: str, encoded: EncodedRecord) -> None:
+        """Keep one encoded record as a line `<messages> <write bytes> <data>` (orjson output never
+        holds a raw newline, so lines delimit)."""
         held = self._held[table]
         try:
             if held.file is None:
                 held.file = tempfile.TemporaryFile(prefix="convex-overwrite-", dir=self._spool_dir)
-            held.file.write(encoded)
+            held.file.write(b"%d %d " % (encoded.messages, encoded.write_bytes))
+            held.file.write(encoded.data)
             held.file.write(b"\n")
         except OSError as err:
             raise DestinationError(
@@ -127,7 +131,7 @@ class Replacements:
                 kept.append(table)
         return replace, kept
 
-    def records(self, table: str) -> Iterator[bytes]:
+    def records(self, table: str) -> Iterator[EncodedRecord]:
         """The spooled records of `table`, in arrival order; marks it replaced. Frees the file."""
         held = self._held[table]
         held.outcome = Outcome.REPLACED
@@ -141,9 +145,9 @@ class Replacements:
             while chunk := spool.read(READ_CHUNK):
                 lines = (partial + chunk).split(b"\n")
                 partial = lines.pop()
-                yield from lines
+                yield from map(_unspooled, lines)
             if partial:
-                yield partial
+                yield _unspooled(partial)
 
     def record_count(self, table: str) -> int:
         return self._held[table].records
@@ -164,6 +168,11 @@ class Replacements:
         if held.file is not None:
             held.file.close()
             held.file = None
+
+
+def _unspooled(line: bytes) -> EncodedRecord:
+    messages, write_bytes, data = line.split(b" ", 2)
+    return EncodedRecord(data, int(messages), int(write_bytes))
 
 
 def stream_status(message: Mapping[str, Any]) -> tuple[str | None, str, str] | None:

@@ -48,8 +48,11 @@ def inspect(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         metadata = next(archive.read(n).decode() for n in names if n.endswith(".dist-info/METADATA"))
-    if "convex_shared/client.py" not in names or "convex_shared/py.typed" not in names:
-        fail(f"{wheel.name} does not carry the shared client (convex_shared/)")
+    carried = ("convex_shared/client.py", "convex_shared/py.typed", "convex_shared/text_unidecode_1_30.json.gz",
+               "convex_shared/text_unidecode_1_30.LICENSE")
+    if any(name not in names for name in carried):
+        fail(f"{wheel.name} does not carry the shared client whole (convex_shared/): "
+             f"missing {[name for name in carried if name not in names]}")
     requires = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     if any(r.lower().replace("_", "-").startswith("convex-shared") for r in requires):
         fail(f"{wheel.name} still depends on convex-shared: {requires}")
@@ -66,6 +69,11 @@ def install(kind: str, wheel: Path) -> Path:
                     str(wheel)], check=True)
     subprocess.run([str(bin_dir / "python"), "-m", "pip", "check"], check=True, stdout=subprocess.DEVNULL)
     step(f"{kind}: installed {wheel.name} into an empty venv in {time.monotonic() - started:.0f} s")
+    # The transliteration table is package data: a wheel without it fails on the first non-ASCII name.
+    slug = subprocess.run([str(bin_dir / "python"), "-c", "from convex_shared.naming import slug; print(slug('顧客ID'))"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    if slug != "gu_ke_id":
+        fail(f"{kind}: the installed wheel slugs '顧客ID' as {slug!r}, Convex as 'gu_ke_id'")
     return bin_dir
 
 

@@ -1,7 +1,10 @@
 """Replacements: which replacing tables are written, kept or held, and what their spool gives back."""
 
 from destination_convex.checkpoints import Checkpoints
+from destination_convex.records import EncodedRecord
 from destination_convex.replacement import Replacements, kept_message, stream_status
+
+EMPTY = EncodedRecord(b"{}", 1, 100)
 
 
 def status(name: str, value: str, namespace: str | None = None) -> dict:
@@ -18,7 +21,9 @@ def test_stream_status_reads_only_status_traces() -> None:
 
 def test_spooled_records_come_back_in_order_once_complete(tmp_path) -> None:
     replacements = Replacements({"posts": "posts"}, spool_dir=str(tmp_path))
-    records = [b'{"tableName":"posts","data":{"n":%d,"s":"a\\nb"}}' % i for i in range(5000)]
+    # What the encoder makes: one message, or two for a dedup deletion, with Convex's write bytes.
+    records = [EncodedRecord(b'{"tableName":"posts","data":{"n":%d,"s":"a\\nb c"}}' % i, 1 + i % 2, 300 + i)
+               for i in range(5000)]
     for record in records:
         replacements.spool("posts", record)
     assert replacements.holds("posts")
@@ -30,10 +35,10 @@ def test_spooled_records_come_back_in_order_once_complete(tmp_path) -> None:
 
 def test_incomplete_or_missing_complete_keeps_the_table() -> None:
     replacements = Replacements({"a": "a", "b": "b", "c": "c"})
-    replacements.spool("a", b"{}")
+    replacements.spool("a", EMPTY)
     replacements.status("a", "INCOMPLETE")
     assert replacements.given_up("a")
-    replacements.spool("b", b"{}")
+    replacements.spool("b", EMPTY)
     replacements.status("b", "STARTED")
     replace, kept = replacements.at_end_of_input()
     assert replace == [] and sorted(kept) == ["b", "c"]
@@ -43,7 +48,7 @@ def test_incomplete_or_missing_complete_keeps_the_table() -> None:
 
 def test_without_any_status_the_end_of_input_replaces_tables_that_got_records() -> None:
     replacements = Replacements({"a": "a", "b": "b"})
-    replacements.spool("a", b"{}")
+    replacements.spool("a", EMPTY)
     replace, kept = replacements.at_end_of_input()
     assert replace == ["a"] and kept == ["b"]
 
@@ -69,6 +74,6 @@ def test_a_spool_that_cannot_be_written_is_a_clear_error(tmp_path) -> None:
 
     replacements = Replacements({"posts": "posts"}, spool_dir=str(tmp_path / "missing"))
     with pytest.raises(DestinationError) as caught:
-        replacements.spool("posts", b"{}")
+        replacements.spool("posts", EMPTY)
     assert "TMPDIR" in str(caught.value) and "'posts' was not changed" in str(caught.value)
     assert caught.value.failure_type == "config_error"
