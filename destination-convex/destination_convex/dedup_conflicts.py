@@ -38,7 +38,9 @@ def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tup
         "which one to update; this happens when the stream was synced in Append mode before (or the app wrote "
         "the table too). Every later sync fails the same way until the duplicates are gone: refresh the stream "
         "in Airbyte with 'Refresh and remove records' (a truncate refresh, which clears the table first), or clear "
-        "the table in the Convex dashboard, then sync again. If the table cannot hold duplicate keys, this was a "
-        f"Convex server error: retry the sync later. [Convex: {error.details}]"
+        "the table in the Convex dashboard, then sync again. If the table cannot hold duplicate keys, check the "
+        "stream's field names (a name that needs more than 3 renames to avoid a collision, or one too long for "
+        "Convex, gets the same answer); if none applies, this was a Convex server error: retry the sync later. "
+        f"[Convex: {error.details}]"
         + (f" [gave up after {error.attempts} attempts]" if error.attempts > 1 else "")
     )

@@ -147,6 +147,7 @@ def test_a_deterministic_import_500_is_retried_once_then_explained(
     result = run_destination(convex_server, [stream], [make.record("users", {"email": "a@example.com", "v": 1})])
     assert result.returncode == 1 and time.monotonic() - started < 30, "1.0.0 retried for up to 5 minutes"
     (error,) = result.errors
-    assert error["failure_type"] == "config_error" and "share one primary-key value" in error["message"]
+    assert error["failure_type"] == "config_error" and "several documents with the same primary key" in error["message"]
+    assert "Refresh and remove records" in error["message"] and "more than 3 renames" in error["message"]
     attempts = [e for e in convex_server.request_log.entries("import_airbyte_records") if e.status == 500]
     assert len(attempts) == 2
