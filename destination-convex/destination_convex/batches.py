@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
@@ -103,7 +103,26 @@ class _Buffer:
         return _ENVELOPE_BYTES + len(self.entry) + total
 
 
-class Batcher:
+class OpenBuffers:
+    """What the writer asks of a batcher about its per-table buffers (`_buffers`, each with
+    `records` and `opened_at`); shared by `Batcher` and mutation mode's batcher."""
+
+    _buffers: Mapping[str, Any]
+
+    def buffered_count(self, table: str) -> int:
+        """Records of `table` waiting in its open buffer."""
+        return len(self._buffers[table].records)
+
+    def buffered_tables(self) -> list[str]:
+        """Tables with at least one buffered record."""
+        return [table for table, buffer in self._buffers.items() if buffer.records]
+
+    def opened_before(self, moment: float) -> list[str]:
+        """Tables whose oldest buffered record arrived before `moment` (clock time)."""
+        return [table for table, buffer in self._buffers.items() if buffer.records and buffer.opened_at < moment]
+
+
+class Batcher(OpenBuffers):
     """Holds each table's open buffer and turns buffers into requests."""
 
     def __init__(
@@ -125,18 +144,6 @@ class Batcher:
     def buffered_bytes(self) -> int:
         """Encoded record bytes held in open buffers."""
         return self._buffered_bytes
-
-    def buffered_count(self, table: str) -> int:
-        """Records of `table` waiting in its open buffer."""
-        return len(self._buffers[table].records)
-
-    def buffered_tables(self) -> list[str]:
-        """Tables with at least one buffered record."""
-        return [table for table, buffer in self._buffers.items() if buffer.records]
-
-    def opened_before(self, moment: float) -> list[str]:
-        """Tables whose oldest buffered record arrived before `moment` (clock time)."""
-        return [table for table, buffer in self._buffers.items() if buffer.records and buffer.opened_at < moment]
 
     def add(self, table: str, encoded: EncodedRecord) -> list[ImportRequest]:
         """Buffer one encoded record (kept whole); returns the requests this closed (usually none)."""

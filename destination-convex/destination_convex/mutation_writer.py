@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import orjson
 from convex_shared.functions import ConvexFunctionError, Failure
 
-from .batches import ImportRequest
+from .batches import ImportRequest, OpenBuffers
 from .errors import CONFIG_ERROR, ConfigurationError, ConvexStepError, DestinationError
 from .options import WriterOptions
 from .pipeline import RequestFailed
@@ -63,7 +63,7 @@ class _Buffer:
     calls: int = 0
 
 
-class MutationBatcher:
+class MutationBatcher(OpenBuffers):
     """Per-stream buffers closed into calls bounded by `max_records` and `max_bytes` (Batcher's interface)."""
 
     def __init__(self, plans: Iterable[StreamPlan], key_paths: Mapping[tuple[str | None, str], Any],
@@ -83,15 +83,6 @@ class MutationBatcher:
     @property
     def buffered_bytes(self) -> int:
         return sum(buffer.nbytes for buffer in self._buffers.values())
-
-    def buffered_count(self, table: str) -> int:
-        return len(self._buffers[table].records)
-
-    def buffered_tables(self) -> list[str]:
-        return [table for table, buffer in self._buffers.items() if buffer.records]
-
-    def opened_before(self, moment: float) -> list[str]:
-        return [table for table, buffer in self._buffers.items() if buffer.records and buffer.opened_at < moment]
 
     def add(self, table: str, record: bytes) -> list[ImportRequest]:
         buffer = self._buffers[table]
