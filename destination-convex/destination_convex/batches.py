@@ -201,10 +201,10 @@ class Batcher(OpenBuffers):
     def _close(self, buffers: list[_Buffer]) -> ImportRequest:
         entries = b",".join(buffer.entry for buffer in buffers)
         if len(buffers) == 1:
-            messages = b",".join(buffers[0].records)
+            encoded = b",".join(buffers[0].records)
         else:
-            messages = b",".join(record for buffer in buffers for record in buffer.records)
-        body = b"".join((_OPEN, entries, _MIDDLE, messages, _CLOSE))
+            encoded = b",".join(record for buffer in buffers for record in buffer.records)
+        body = b"".join((_OPEN, entries, _MIDDLE, encoded, _CLOSE))
         counts = {buffer.spec.table: len(buffer.records) for buffer in buffers}
         idempotent = all(buffer.spec.idempotent for buffer in buffers)
         messages = sum(buffer.messages for buffer in buffers)
