@@ -25,12 +25,11 @@ from airbyte_cdk.models import (
     AirbyteMessageSerializer,
     ConfiguredAirbyteCatalog,
     ConfiguredAirbyteCatalogSerializer,
-    FailureType,
     Status,
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
-from convex_shared import IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, RetryPolicy, client_id
-from convex_shared.airbyte import traced
+from convex_shared import CHECK_RETRY, IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, client_id
+from convex_shared.airbyte import to_trace
 
 from . import mutation_mode
 from .errors import ConvexStepError, DestinationError
@@ -45,8 +44,6 @@ logger = logging.getLogger("airbyte")
 
 #: The distribution (wheel) name, in Airbyte's `airbyte-<connector>` PyPI naming.
 DISTRIBUTION = "airbyte-destination-convex"
-#: A check answers someone waiting in the UI: retry a blip, but give up within seconds.
-CHECK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, max_total_s=10.0)
 
 
 class DestinationConvex(Destination):
@@ -125,7 +122,7 @@ class DestinationConvex(Destination):
         except DestinationError as err:
             raise to_traced(err) from None
         except ConvexError as err:
-            raise traced(err, "Writing to Convex") from None
+            raise to_trace(err, "Writing to Convex") from None
 
 
 def _as_dict(message: AirbyteMessage) -> dict[str, Any]:
@@ -148,12 +145,7 @@ def _client(settings: ConnectionSettings, log: logging.Logger, connections: int 
 
 
 def to_traced(err: DestinationError) -> AirbyteTracedException:
-    """The ERROR trace for one of our failures: the message users see, classified for Airbyte."""
+    """The ERROR trace for one of our failures (a Convex one with the step it failed in)."""
     if isinstance(err, ConvexStepError):
-        return traced(err.error, err.context)
-    return AirbyteTracedException(
-        message=str(err),
-        internal_message=f"{type(err).__name__}: {err}",
-        failure_type=FailureType(err.failure_type),
-        exception=err,
-    )
+        return to_trace(err.error, err.context)
+    return to_trace(err)

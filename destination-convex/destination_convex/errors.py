@@ -10,21 +10,20 @@ connector boundary (`destination.to_traced`), so this module does not import the
 from __future__ import annotations
 
 from convex_shared import ConvexError
+from convex_shared.errors import ConnectorError
 
 CONFIG_ERROR = "config_error"
 TRANSIENT_ERROR = "transient_error"
 SYSTEM_ERROR = "system_error"
 
 
-class DestinationError(Exception):
-    """A failure with a user-facing message and an Airbyte failure type."""
+class DestinationError(ConnectorError):
+    """A failure of the destination's own (the shared ConnectorError with a per-class default type)."""
 
-    failure_type: str = SYSTEM_ERROR
+    failure_type = SYSTEM_ERROR  # type: ignore[assignment]  # the class default; each instance sets its own
 
     def __init__(self, message: str, *, failure_type: str | None = None) -> None:
-        super().__init__(message)
-        if failure_type is not None:
-            self.failure_type = failure_type
+        super().__init__(message, failure_type=failure_type or type(self).failure_type)  # type: ignore[arg-type]
 
 
 class ConfigurationError(DestinationError):

@@ -18,11 +18,12 @@ from .errors import (
     ConvexTransientError,
 )
 from .pages import DataSyncPage, DeltaPage, SnapshotPage
-from .retry import RetryPolicy
+from .retry import CHECK_RETRY, RetryPolicy
 from .secret import Secret, redact
 from .version import EXPORT_CLIENT, IMPORT_CLIENT, client_id, package_version
 
 __all__ = [
+    "CHECK_RETRY",
     "CODE_TABLE",
     "EXPORT_CLIENT",
     "IMPORT_CLIENT",

@@ -7,8 +7,9 @@ class it is, which Airbyte failure type it becomes and what the user should do a
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final, Literal, Mapping
+from typing import Final, Iterator, Literal, Mapping
 
 FailureType = Literal["config_error", "transient_error", "system_error"]
 CONFIG: Final = "config_error"
@@ -16,8 +17,39 @@ TRANSIENT: Final = "transient_error"
 SYSTEM: Final = "system_error"
 
 
-class ConvexError(Exception):
-    """Root of every error this package raises."""
+class ConnectorError(Exception):
+    """Root of every failure either connector reports: what failed (`message`), what to do (`remedy`),
+    and the Airbyte failure type (config_error: change something; transient_error: try again later;
+    system_error: a bug or a broken peer). `step` names what was being done (set by `step()`).
+    Turned into an Airbyte trace once, at the connector boundary (`convex_shared.airbyte.to_trace`)."""
+
+    def __init__(self, message: str, *, failure_type: FailureType = SYSTEM, remedy: str | None = None,
+                 internal: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.remedy = remedy
+        self.failure_type: FailureType = failure_type
+        self.internal = internal  # for the trace's internal message (what a maintainer needs), never the key
+        self.step: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.remedy}" if self.remedy else self.message
+
+
+@contextmanager
+def step(what: str) -> Iterator[None]:
+    """Name what is being done ("Listing the tables of the deployment") on any ConnectorError raised
+    inside; the innermost step wins, so an outer, vaguer one never hides it."""
+    try:
+        yield
+    except ConnectorError as err:
+        if err.step is None:
+            err.step = what
+        raise
+
+
+class ConvexError(ConnectorError):
+    """Root of every error the Convex client raises."""
 
     default_failure_type: FailureType = SYSTEM
     default_transient: bool = False
@@ -36,12 +68,11 @@ class ConvexError(Exception):
         maybe_committed: bool = True,
         reason: str | None = None,
     ) -> None:
-        super().__init__(explanation)
+        super().__init__(explanation, failure_type=failure_type or self.default_failure_type)
         self.explanation = explanation
         self.status = status
         self.code = code
         self.convex_message = convex_message
-        self.failure_type: FailureType = failure_type or self.default_failure_type
         self.transient = self.default_transient if transient is None else transient
         self.route = route
         self.retry_after_s = retry_after_s

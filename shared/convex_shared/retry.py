@@ -74,3 +74,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if seconds != seconds:  # NaN
         return None
     return max(0.0, seconds)
+
+
+#: Both connectors' `check`: someone waits in the UI, so a blip is retried but the answer comes within
+#: seconds. Three attempts (waits of about 0.5 s and 1 s) ride out one dropped connection or one 503
+#: of a restarting deployment; `max_total_s` caps the waiting, and `ConnectionSettings.for_check`
+#: caps each request's timeouts, so a host that never answers fails the check in under a minute.
+CHECK_RETRY = RetryPolicy(max_attempts=3, initial_delay_s=0.5, max_total_s=10.0)

@@ -1,4 +1,4 @@
-"""How often the read checkpoints state and reports progress.
+"""When the read checkpoints state and reports progress, and the checkpoints themselves.
 
 State goes out after each table, at the end, and in between whenever `every_pages` pages
 or `every_s` seconds have passed since the last checkpoint, whichever comes first: often
@@ -6,6 +6,10 @@ enough that an interrupted sync repeats little (a page is at most 1024 documents
 often that a million-row table floods the destination with state messages. Progress is a
 log line at most every `progress_every_s` seconds with records, records/s and the phase.
 Clocks are injectable so both are testable without sleeping.
+
+A checkpoint emits the state of every given stream whose state changed since it was last
+emitted (`StreamRun.checkpoint`). It is only ever called after the records that state covers
+were yielded, which is what makes a saved state safe to resume from.
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable, Iterator
+
+from airbyte_cdk.models import AirbyteMessage
+
+from . import messages
+from .plan import StreamRun
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,8 @@ class Cadence:
 
 
 @dataclass
-class Checkpointer:
-    """Says when the next in-between checkpoint is due."""
+class CheckpointTimer:
+    """Says when the next in-between checkpoint is due (it emits nothing itself)."""
 
     cadence: Cadence
     clock: Callable[[], float] = time.monotonic
@@ -83,3 +92,28 @@ class Progress:
         """`N records in T s (R records/s)`, for the final log line."""
         elapsed = max(self.clock() - self._started, 1e-9)
         return f"{self.records} records in {elapsed:.1f} s ({self.records / elapsed:.0f} records/s)"
+
+
+class Checkpoints:
+    """The checkpoints and progress lines of one read, shared by its phases."""
+
+    def __init__(self, cadence: Cadence, logger: logging.Logger) -> None:
+        self.timer = CheckpointTimer(cadence)
+        self.progress = Progress(logger, cadence)
+
+    def now(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
+        """STATE messages for the streams whose state changed since they were last saved."""
+        for run in runs:
+            state = run.checkpoint()
+            if state is not None:
+                yield messages.state(run.table, state)
+
+    def page_done(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
+        """After one page (not the last) of `runs`: their states when a checkpoint is due."""
+        if self.timer.page_done():
+            yield from self.now(runs)
+
+    def table_done(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
+        """After a table: its state now, and the cadence starts over."""
+        yield from self.now(runs)
+        self.timer.reset()

@@ -49,6 +49,7 @@ The first request of the phase tells whether the backend has the API: a 404 rais
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Iterator, Optional
 
 from airbyte_cdk.models import AirbyteMessage, FailureType
@@ -57,12 +58,12 @@ from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
 
 from . import messages
 from .cdc import DELETED, TS, rfc3339_from_ns
-from .context import ReadContext
+from .cadence import Checkpoints
+from .pages import PageReader
 from .plan import StreamRun
 from .resumed_snapshot import REFRESH, first_saved_page
 from .rows import COMPONENT, ID, TABLE
-from .snapshot import SnapshotProgress
-from .state import StreamState, data_sync_read
+from .snapshot import SnapshotCursorGuard
 
 UP_TO_DATE = "upToDate"
 STALE = "stale"
@@ -78,43 +79,38 @@ def scope_of(runs: list[StreamRun]) -> str:
     return hashlib.sha256(names.encode()).hexdigest()[:16]
 
 
-def _state(run: StreamRun) -> StreamState:
-    if run.state is None or run.state["delta_cursor"] is None or run.state["snapshot_has_more"]:
-        raise AssertionError(f"stream {run.table} reached the change log without a position")
-    return run.state
-
-
 def _shared_cursor(runs: list[StreamRun], scope: str) -> Optional[str]:
     """The saved cursor when every stream holds the same one for exactly these tables, else None."""
-    saved = {(_state(run).get("data_sync_cursor"), _state(run).get("data_sync_scope")) for run in runs}
+    saved = {(run.past_snapshot.get("data_sync_cursor"), run.past_snapshot.get("data_sync_scope")) for run in runs}
     if len(saved) != 1:
         return None
     cursor, saved_scope = saved.pop()
     return cursor if cursor is not None and saved_scope == scope else None
 
 
-def _first_page(ctx: ReadContext, runs: list[StreamRun], scope: str) -> DataSyncPage:
+def _first_page(reader: PageReader, runs: list[StreamRun], scope: str) -> DataSyncPage:
     """The phase's first page; a 404 on its first request means the backend has no such API."""
     tables = [run.table for run in runs]
     try:
         cursor = _shared_cursor(runs, scope)
         if cursor is None:
-            oldest = min(_state(run)["delta_cursor"] or 0 for run in runs)
-            cursor = ctx.reader.data_sync_cursor(oldest, tables)
-        return ctx.reader.data_sync_page(cursor, tables)
+            oldest = min(run.log_position for run in runs)
+            cursor = reader.data_sync_cursor(oldest, tables)
+        return reader.data_sync_page(cursor, tables)
     except ConvexError as err:
         if err.status == 404:
             raise DataSyncUnavailable(err.route) from None
         raise
 
 
-def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
+def walk(reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger,
+         runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
     """Bring every run up to date through the data sync API (raises DataSyncUnavailable first, or never)."""
     scope = scope_of(runs)
     tables = [run.table for run in runs]
     routes = {run.key: run for run in runs}
-    positions = {run.key: _state(run)["delta_cursor"] or 0 for run in runs}
-    page = _first_page(ctx, runs, scope)
+    positions = {run.key: run.log_position for run in runs}
+    page = _first_page(reader, runs, scope)
     start = min(positions.values())
     pages = total = 0
     consistent_at: Optional[int] = None
@@ -124,7 +120,7 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
         for key in page.truncates:
             if key in routes:
                 listed_at = max(positions[key], consistent_at or 0)
-                yield from _old_rows_deleted(ctx, routes[key], listed_at)
+                yield from _old_rows_deleted(reader, logger, routes[key], listed_at)
                 reread.add(key)
         emitted = 0
         any_values = bool(page.values)
@@ -143,10 +139,10 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
                 yield messages.record(target.table, row, emitted_at)
                 emitted += 1
         total += emitted
-        ctx.progress.add(emitted, f"data sync (page {pages})")
+        checkpoints.progress.add(emitted, f"data sync (page {pages})")
         for run in runs:
-            run.state = data_sync_read(_state(run), page.next_cursor, scope, page.snapshot_ts)
-            positions[run.key] = max(positions[run.key], _state(run)["delta_cursor"] or 0)
+            run.moved_by_data_sync(page.next_cursor, scope, page.snapshot_ts)
+            positions[run.key] = max(positions[run.key], run.log_position)
         if page.status == UP_TO_DATE:
             break
         # A page that truncates a table is progress even when it holds nothing else: Convex then walks the new
@@ -159,27 +155,27 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
                 reason="data sync did not advance", transient=False)
         if page.snapshot_ts is not None:
             consistent_at = page.snapshot_ts
-        if ctx.checkpointer.page_done():
-            yield from ctx.checkpoint(runs)
+        yield from checkpoints.page_done(runs)
         next_cursor = page.next_cursor
         del page  # not held while the next one is read
-        page = ctx.reader.data_sync_page(next_cursor, tables)
-    ctx.logger.info("Data sync from %s to %s: %d pages, %d changes for the synced streams.",
-                    rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
+        page = reader.data_sync_page(next_cursor, tables)
+    logger.info("Data sync from %s to %s: %d pages, %d changes for the synced streams.",
+                rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
 
 
-def _old_rows_deleted(ctx: ReadContext, run: StreamRun, position: int) -> Iterator[AirbyteMessage]:
+def _old_rows_deleted(reader: PageReader, logger: logging.Logger, run: StreamRun,
+                      position: int) -> Iterator[AirbyteMessage]:
     """A DELETE record (at `position` + 1) for every row the table held at `position`, the last
     timestamp the stream is known to hold (see the module docstring)."""
     table = run.table
-    ctx.logger.warning(
+    logger.warning(
         "Convex reports that table %s was cleared or replaced after %s (a truncate in the data sync). Emitting a "
         "delete for each row it held then, followed by its current rows, so a deduplicating destination keeps "
         "only those.", table, rfc3339_from_ns(position))
     explain = (f"Table {table} was cleared or replaced in Convex since the last sync, and its earlier rows, which "
                "the destination still holds, cannot be listed to delete them")
     try:
-        page = first_saved_page(ctx.reader, table, position, None, explain)
+        page = first_saved_page(reader, table, position, None, explain)
     except ConvexError as err:
         if err.code != "SnapshotTooOld":
             raise
@@ -190,7 +186,7 @@ def _old_rows_deleted(ctx: ReadContext, run: StreamRun, position: int) -> Iterat
             failure_type=FailureType.config_error,
         ) from None
     deleted = 0
-    progress = SnapshotProgress(table, (position, None))  # refuses pages that do not move on
+    progress = SnapshotCursorGuard(table, (position, None))  # refuses pages that do not move on
     key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)
     while True:
         emitted_at = messages.now_ms()
@@ -201,5 +197,5 @@ def _old_rows_deleted(ctx: ReadContext, run: StreamRun, position: int) -> Iterat
         key = progress.next_key(key, page)
         if key is None:
             break
-        page = ctx.reader.snapshot_page(table, key[0], key[1])
-    ctx.logger.info("Emitted %d deletes for the earlier rows of %s.", deleted, table)
+        page = reader.snapshot_page(table, key[0], key[1])
+    logger.info("Emitted %d deletes for the earlier rows of %s.", deleted, table)

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 from typing import Iterator, Optional
 
+import logging
+
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, DeltaPage
 
 from . import messages
+from .cadence import Checkpoints
 from .cdc import TS, rfc3339_from_ns
-from .context import ReadContext
+from .pages import PageReader
 from .plan import StreamRun
 from .prefetch import lookahead
-from .state import Phase, StreamState, deltas_read
 
 
 def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:
@@ -39,27 +41,21 @@ def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:
     return following
 
 
-def _position_state(run: StreamRun) -> StreamState:
-    if run.state is None:
-        raise AssertionError(f"stream {run.table} lost its position")
-    return run.state
-
-
 def walk(
-    ctx: ReadContext, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]] = None
+    reader: PageReader,
+    checkpoints: Checkpoints,
+    logger: logging.Logger,
+    runs: list[StreamRun],
+    first_page: Optional[tuple[int, DeltaPage]] = None,
 ) -> Iterator[AirbyteMessage]:
     """Emit every change after each stream's position; `first_page` = (cursor, page) already read."""
-    positions: dict[tuple[str, str], int] = {}
-    for run in runs:
-        if run.phase is not Phase.DELTAS or run.state is None or run.state["delta_cursor"] is None:
-            raise AssertionError(f"stream {run.table} reached the change log without a position")
-        positions[run.key] = run.state["delta_cursor"]
+    positions = {run.key: run.log_position for run in runs}
     routes = {run.key: run for run in runs}
     start = min(positions.values())
     first = first_page[1] if first_page is not None and first_page[0] == start else None
     pages = total = 0
     end = start
-    for page in lookahead(ctx.reader.delta_page, start, _next_cursor, first):
+    for page in lookahead(reader.delta_page, start, _next_cursor, first):
         pages += 1
         emitted = 0
         if page.values:
@@ -73,13 +69,12 @@ def walk(
                 emitted += 1
             total += emitted
         # Also on pages with nothing for us: a long walk over other tables' changes still reports.
-        ctx.progress.add(emitted, f"change log (page {pages}, at {rfc3339_from_ns(page.cursor)})")
+        checkpoints.progress.add(emitted, f"change log (page {pages}, at {rfc3339_from_ns(page.cursor)})")
         for run in runs:
-            state = deltas_read(_position_state(run), page.cursor)
-            run.state = state
-            positions[run.key] = state["delta_cursor"] or 0
+            run.moved_by_change_log(page.cursor)
+            positions[run.key] = run.log_position
         end = page.cursor
-        if page.has_more and ctx.checkpointer.page_done():
-            yield from ctx.checkpoint(runs)
-    ctx.logger.info("Change log read from %s to %s: %d pages, %d changes for the synced streams.",
+        if page.has_more:
+            yield from checkpoints.page_done(runs)
+    logger.info("Change log read from %s to %s: %d pages, %d changes for the synced streams.",
                     rfc3339_from_ns(start), rfc3339_from_ns(end), pages, total)

@@ -47,9 +47,9 @@ class Discoverer:
         """Tables named in the config that the deployment does not have."""
         return sorted((self._config.tables or frozenset()) - set(schemas))
 
-    def missing_message(self, missing: list[TableRef], schemas: Mapping[TableRef, Any] | None = None) -> str:
+    def missing_message(self, missing: list[TableRef], schemas: Mapping[TableRef, Any]) -> str:
         """What the user must fix about `missing` tables, with the closest real names."""
-        known = [str(table) for table in (schemas if schemas is not None else self.convex_schemas())]
+        known = [str(table) for table in schemas]
         named = []
         for table in missing:
             close = difflib.get_close_matches(str(table), known, n=1, cutoff=0.6)
@@ -58,12 +58,11 @@ class Discoverer:
                 "(they are case-sensitive; a component table is written <component>/<table>) or leave the setting "
                 "empty to sync every table.")
 
-    def tables(self) -> list[DiscoveredTable]:
-        """The offered tables, app tables first, each group by name.
+    def tables(self, schemas: Mapping[TableRef, Mapping[str, Any]]) -> list[DiscoveredTable]:
+        """The offered tables of `schemas` (`convex_schemas()`), app tables first, each group by name.
 
         Raises ConvexConfigError when the tables setting names tables and none of them exists: an
         empty catalog would look like success and sync nothing."""
-        schemas = self.convex_schemas()
         missing = self.missing_tables(schemas)
         if missing and len(missing) == len(self._config.tables or ()):
             raise ConvexConfigError(self.missing_message(missing, schemas))

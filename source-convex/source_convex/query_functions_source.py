@@ -30,7 +30,7 @@ from airbyte_cdk.models import (
     Type,
 )
 from convex_shared import ConvexClient, ConvexError, RetryPolicy
-from convex_shared.airbyte import traced
+from convex_shared.airbyte import to_trace
 from convex_shared.functions import AuthScheme, FunctionsClient
 
 from . import messages
@@ -52,7 +52,7 @@ def _config(config: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> F
     try:
         return parse_config(config, retry)
     except ConvexError as err:
-        raise traced(err, "Reading the query_functions configuration") from None
+        raise to_trace(err, "Reading the query_functions configuration") from None
 
 
 def check(config: Mapping[str, Any], client_id: str, logger: logging.Logger,
@@ -79,7 +79,7 @@ def discover(config: Mapping[str, Any], client_id: str, logger: logging.Logger) 
             try:
                 page = fetch_page(client, stream, None)
             except ConvexError as err:
-                raise traced(err, f"Calling the query function {stream.function} (stream '{stream.name}')") from None
+                raise to_trace(err, f"Calling the query function {stream.function} (stream '{stream.name}')") from None
             documents = objects(stream, page.documents)
             known = schemas.get(stream.table) if stream.table else None
             if known is not None:
@@ -139,7 +139,7 @@ def read(config: Mapping[str, Any], client_id: str, logger: logging.Logger, cata
                 yield from _read_stream(client, stream, saved.get(name, {}), incremental, logger)
             except ConvexError as err:
                 yield messages.status(name, None, AirbyteStreamStatus.INCOMPLETE)
-                raise traced(err, f"Reading stream '{name}' through the query function {stream.function}") from None
+                raise to_trace(err, f"Reading stream '{name}' through the query function {stream.function}") from None
             yield messages.status(name, None, AirbyteStreamStatus.COMPLETE)
         logger.info(f"Sent {client.request_count} requests to Convex.")
 

@@ -38,18 +38,16 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexClient, ConvexError, DeltaPage
-from convex_shared.airbyte import traced
+from convex_shared.errors import step
 
 from . import data_sync, deltas, messages
-from .cadence import Cadence, Checkpointer, Progress
-from .context import ReadContext
+from .cadence import Cadence, Checkpoints
 from .config import OnExpiredPosition
 from .expiry import expired_message, probe
 from .pages import PageReader
 from .plan import ReadPlan, StreamRun, plan_read
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position
-from .table_schemas import deployment_schemas
 from .tables import TableRef
 
 _STARTED = AirbyteStreamStatus.STARTED
@@ -72,24 +70,28 @@ def state_manager(state: Optional[List[AirbyteStateMessage]]) -> ConnectorStateM
 
 
 class ReadOrchestrator:
-    """Runs one read across all configured streams; see the module docstring."""
+    """Runs one read across all configured streams; see the module docstring.
+
+    `schemas` are the deployment's tables (listed once per command by the caller); a Convex
+    failure leaves here as a ConvexError named with the step it happened in (`step`).
+    """
 
     def __init__(
         self,
         client: ConvexClient,
+        schemas: Mapping[TableRef, Mapping[str, Any]],
         on_expired: OnExpiredPosition,
         logger: logging.Logger,
         cadence: Cadence = Cadence(),
     ) -> None:
-        self._client = client
+        self._schemas = schemas
         self._on_expired = on_expired
         self._logger = logger
-        self._cadence = cadence
-        self._context: Optional[ReadContext] = None
-        self._snapshot_phase: Optional[SnapshotPhase] = None
+        self._reader = PageReader(client, schemas, logger)
+        self._checkpoints = Checkpoints(cadence, logger)
+        self._snapshots = SnapshotPhase(self._reader, self._checkpoints, logger)
         self._runs: list[StreamRun] = []
         self._open: dict[TableRef, None] = {}  # streams STARTED and not yet COMPLETE/INCOMPLETE
-        self._doing = "Preparing the read"
 
     # -- the whole read ----------------------------------------------------------------
 
@@ -104,33 +106,11 @@ class ReadOrchestrator:
                 if table not in self._open:
                     self._open[table] = None
                     yield messages.status(table.name, table.namespace, _STARTED)
-            self._doing = "Listing the tables of the deployment"
-            schemas = deployment_schemas(self._client, self._logger, find_refused=False)
-            reader = PageReader(self._client, schemas, self._logger)
-            self._context = ReadContext(
-                reader, self._logger, Checkpointer(self._cadence), Progress(self._logger, self._cadence)
-            )
-            self._snapshot_phase = SnapshotPhase(self._context)
-            plan = self._plan(catalog, manager, schemas)
+            plan = self._plan(catalog, manager, self._schemas)
             yield from self._read(plan)
-        except ConvexError as err:
-            yield from self._abort()
-            raise traced(err, self._doing) from None
         except Exception:
             yield from self._abort()
             raise
-
-    @property
-    def _ctx(self) -> ReadContext:
-        if self._context is None:
-            raise AssertionError("pages are read only after the tables are listed")
-        return self._context
-
-    @property
-    def _snapshots(self) -> SnapshotPhase:
-        if self._snapshot_phase is None:
-            raise AssertionError("snapshots are read only after the tables are listed")
-        return self._snapshot_phase
 
     def _plan(
         self, catalog: ConfiguredAirbyteCatalog, manager: ConnectorStateManager, available: Mapping[TableRef, Any]
@@ -150,9 +130,10 @@ class ReadOrchestrator:
             self._logger.warning("Stream %s is in the catalog but the deployment has no such table.", table)
             yield from self._close(table, _INCOMPLETE)
 
-        first_page = self._handle_expired_positions()
-        self._doing = "Starting the snapshots of the new streams"
-        yield from self._snapshots.start_new(run for run in self._runs if run.phase is Phase.NEW)
+        with step("Checking the saved change-log positions"):
+            first_page = self._handle_expired_positions()
+        with step("Starting the snapshots of the new streams"):
+            yield from self._snapshots.start_new([run for run in self._runs if run.phase is Phase.NEW])
         for run in self._runs:
             if run.phase is not Phase.DELTAS:
                 yield from self._snapshot(run)
@@ -162,7 +143,7 @@ class ReadOrchestrator:
         for run in self._runs:
             if not run.finished:
                 yield from self._finish(run)
-        self._logger.info("Read finished: %s.", self._ctx.progress.summary())
+        self._logger.info("Read finished: %s.", self._checkpoints.progress.summary())
         if plan.unknown:
             names = ", ".join(str(table) for table in plan.unknown)
             raise AirbyteTracedException(
@@ -180,8 +161,7 @@ class ReadOrchestrator:
         }
         if not positions:
             return None
-        self._doing = "Checking the saved change-log positions"
-        result = probe(positions, self._ctx.reader.delta_page)
+        result = probe(positions, self._reader.delta_page)
         if not result.expired:
             return result.first_page
         expired = {table: positions[table] for table in result.expired}
@@ -198,14 +178,14 @@ class ReadOrchestrator:
             "documents deleted meanwhile are not reported as deletes.", explanation)
         for run in self._runs:
             if run.table in result.expired:
-                run.state = None
+                run.resync()
         return result.first_page
 
     def _deployment_now(self, table: TableRef) -> int:
         """The deployment's current time (its clock decides what expired), from the timestamp of
         a snapshot page of `table`; our own clock if even that fails. Only on this error path."""
         try:
-            now: int = self._ctx.reader.snapshot_page(table, None, None).snapshot
+            now: int = self._reader.snapshot_page(table, None, None).snapshot
             return now
         except ConvexError as err:
             self._logger.info("Could not read the deployment's clock (%s); using this machine's.", err.code)
@@ -214,39 +194,36 @@ class ReadOrchestrator:
     # -- phases ---------------------------------------------------------------------------
 
     def _snapshot(self, run: StreamRun) -> Iterator[AirbyteMessage]:
-        self._doing = f"Reading the snapshot of table {run.table}"
-        yield from self._running(run)
-        yield from self._snapshots.read(run)
-        yield from self._ctx.checkpoint([run])
-        self._ctx.checkpointer.reset()
+        with step(f"Reading the snapshot of table {run.table}"):
+            yield from self._running(run)
+            yield from self._snapshots.read(run)
+            yield from self._checkpoints.table_done([run])
         if not run.incremental:
             yield from self._finish(run)
 
     def _walk(self, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]]) -> Iterator[AirbyteMessage]:
-        self._doing = "Reading the changes since the last sync"
         for run in runs:
             yield from self._running(run)
         try:
-            yield from data_sync.walk(self._ctx, runs)
+            with step("Reading the changes since the last sync"):
+                yield from data_sync.walk(self._reader, self._checkpoints, self._logger, runs)
             return
         except data_sync.DataSyncUnavailable as unavailable:
             self._logger.info("This Convex backend has no data sync API (%s answered 404); reading the change log "
                               "with document_deltas, which cannot see cleared or replaced tables.", unavailable)
-        self._doing = "Reading the change log"
-        yield from deltas.walk(self._ctx, runs, first_page)
+        with step("Reading the change log"):
+            yield from deltas.walk(self._reader, self._checkpoints, self._logger, runs, first_page)
 
     # -- checkpoints and endings ----------------------------------------------------------
 
     def _running(self, run: StreamRun) -> Iterator[AirbyteMessage]:
-        if not run.running:
-            run.running = True
+        if run.start_running():
             yield messages.status(run.table.name, run.table.namespace, _RUNNING)
 
     def _finish(self, run: StreamRun) -> Iterator[AirbyteMessage]:
-        if run.state is not None:
-            run.saved = run.state
-            yield messages.state(run.table, run.state)
-        run.finished = True
+        state = run.finish()
+        if state is not None:
+            yield messages.state(run.table, state)
         yield from self._close(run.table, _COMPLETE)
 
     def _close(self, table: TableRef, status: AirbyteStreamStatus) -> Iterator[AirbyteMessage]:
@@ -256,7 +233,6 @@ class ReadOrchestrator:
 
     def _abort(self) -> Iterator[AirbyteMessage]:
         """Before the error: save what was emitted, mark every unfinished stream INCOMPLETE."""
-        if self._context is not None:
-            yield from self._context.checkpoint([run for run in self._runs if not run.finished])
+        yield from self._checkpoints.now([run for run in self._runs if not run.finished])
         for table in list(self._open):
             yield from self._close(table, _INCOMPLETE)

@@ -34,15 +34,17 @@ from __future__ import annotations
 
 from typing import Generator, Iterable, Iterator, Optional
 
+import logging
+
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPage
 
 from . import messages
-from .context import ReadContext
+from .cadence import Checkpoints
+from .pages import PageReader
 from .plan import StreamRun
 from .prefetch import lookahead
 from .resumed_snapshot import first_resumed_page
-from .state import replaced_snapshot_start, snapshot_finished, snapshot_page_read, snapshot_started
 from .tables import TableRef
 
 Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
@@ -50,7 +52,7 @@ Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
 _REPORT = "This is a bug in the deployment or the connector: please report it with this message."
 
 
-class SnapshotProgress:
+class SnapshotCursorGuard:
     """Where the next page of one table's snapshot starts, refusing pages that do not move on.
 
     Convex's snapshot cursor is opaque, but it always moves forward, and each document of the
@@ -106,33 +108,45 @@ class SnapshotProgress:
 class SnapshotPhase:
     """Reads the snapshots of one sync and holds its pinned timestamp."""
 
-    def __init__(self, context: ReadContext) -> None:
-        self._ctx = context
-        self.pinned: Optional[int] = None
+    def __init__(self, reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger) -> None:
+        self._reader = reader
+        self._checkpoints = checkpoints
+        self._logger = logger
+        self.pinned: Optional[int] = None  # written by `_pin` and `_unpin` only
         self._started: set[TableRef] = set()  # streams whose snapshot this sync started
         self._first_page: Optional[tuple[TableRef, SnapshotPage]] = None  # read by start_new, not yet emitted
+
+    def _pin(self, page: SnapshotPage) -> None:
+        """The first new snapshot's page pins the timestamp every later new snapshot reads at."""
+        if self.pinned is None:
+            self.pinned = page.snapshot
+
+    def _unpin(self, snapshot: Optional[int]) -> None:
+        """Convex no longer serves `snapshot`: when it is the pinned one, the next new snapshot pins another."""
+        if self.pinned == snapshot:
+            self.pinned = None
 
     def start_new(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
         """Pin the sync's snapshot timestamp and emit the started state of every run that
         starts a new snapshot, before any record. The page read to learn the timestamp is
         kept and becomes the first page of that table's snapshot."""
-        new = [run for run in runs if run.state is None]
+        new = list(runs)
         if not new:
             return
         first = new[0].table
-        page = self._ctx.reader.snapshot_page(first, None, None)
-        SnapshotProgress(first, (None, None)).check_timestamp(None, page)  # it becomes every new stream's state
-        self.pinned = page.snapshot
+        page = self._reader.snapshot_page(first, None, None)
+        SnapshotCursorGuard(first, (None, None)).check_timestamp(None, page)  # it becomes every new stream's state
+        self._pin(page)
         self._first_page = (first, page)
         for run in new:
-            run.state = snapshot_started(page.snapshot)
+            run.snapshot_started(page.snapshot)
             self._started.add(run.table)
-        yield from self._ctx.checkpoint(new)
+        yield from self._checkpoints.now(new)
 
     def read(self, run: StreamRun) -> Iterator[AirbyteMessage]:
         """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows."""
         if run.state is not None and run.table not in self._started:
-            self._ctx.logger.info("Continuing the interrupted snapshot of %s.", run.table)
+            self._logger.info("Continuing the interrupted snapshot of %s.", run.table)
         while True:
             state = run.state
             start: Key = (self.pinned, None) if state is None else (state["delta_cursor"], state["snapshot_cursor"])
@@ -143,17 +157,14 @@ class SnapshotPhase:
             except ConvexRequestError as err:
                 if err.code != "SnapshotTooOld" or run.snapshot_restarted:
                     raise
-                self._ctx.logger.warning(
+                self._logger.warning(
                     "The snapshot of %s cannot continue: Convex no longer serves its snapshot (SnapshotTooOld). "
                     "Reading the table again from the start at a newer snapshot; every document is sent again, "
                     "then the change log is read from the older snapshot's time, so deletes in between are "
                     "reported too.", run.table)
-                run.snapshot_restarted = True
-                run.deltas_from = replaced_snapshot_start(run.state)
-                if self.pinned == start[0]:
-                    self.pinned = None
-                run.state = None
-        self._ctx.logger.info("Snapshot of %s done: %d records.", run.table, count)
+                run.restart_snapshot()
+                self._unpin(start[0])
+        self._logger.info("Snapshot of %s done: %d records.", run.table, count)
 
     def _held_page(self, table: TableRef, start: Key) -> Optional[SnapshotPage]:
         """The page `start_new` read, if it is this table's page at `start` (handed out once)."""
@@ -167,33 +178,32 @@ class SnapshotPhase:
         """Emit the table's snapshot from `start`; returns the record count. The first page of a snapshot
         `resumed` from saved state is read with Convex's unnamed refusals recognised (see resumed_snapshot)."""
         table = run.table
-        ctx = self._ctx
+        reader = self._reader
+        checkpoints = self._checkpoints
         phase = f"snapshot of table {table}"
 
         def fetch(key: Key) -> SnapshotPage:
-            return ctx.reader.snapshot_page(table, key[0], key[1])
+            return reader.snapshot_page(table, key[0], key[1])
 
         count = 0
         first = self._held_page(table, start)
         if first is None and resumed and start[0] is not None:
-            first = first_resumed_page(ctx.reader, table, start[0], start[1])
-        pages = lookahead(fetch, start, SnapshotProgress(table, start).next_key, first)
+            first = first_resumed_page(reader, table, start[0], start[1])
+        pages = lookahead(fetch, start, SnapshotCursorGuard(table, start).next_key, first)
         for page in pages:
             if run.state is None:
                 # A snapshot started here (a restart): its state goes out before its records.
-                if self.pinned is None:
-                    self.pinned = page.snapshot
-                run.state = snapshot_started(page.snapshot, deltas_from=run.deltas_from)
+                self._pin(page)
+                run.snapshot_started(page.snapshot)
                 self._started.add(table)
-                yield from ctx.checkpoint([run])
+                yield from checkpoints.now([run])
             if page.values:
                 yield from messages.records(table, page.values)
                 count += len(page.values)
-            ctx.progress.add(len(page.values), phase)
+            checkpoints.progress.add(len(page.values), phase)
             if not page.has_more:
-                run.state = snapshot_finished(run.state)
+                run.snapshot_done()
                 return count
-            run.state = snapshot_page_read(run.state, page.cursor)
-            if ctx.checkpointer.page_done():
-                yield from ctx.checkpoint([run])
+            run.snapshot_page_read(page.cursor)
+            yield from checkpoints.page_done([run])
         raise AssertionError("a snapshot ends with a page that has no more")

@@ -24,23 +24,22 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
-from convex_shared import EXPORT_CLIENT, ConvexClient, ConvexError, ConvexRequestError, RetryPolicy, client_id
-from convex_shared.airbyte import traced
+from convex_shared import CHECK_RETRY, EXPORT_CLIENT, ConvexClient, ConvexError, ConvexRequestError, RetryPolicy, \
+    client_id
+from convex_shared.airbyte import to_trace
+from convex_shared.errors import ConnectorError, step
 
 from . import query_functions, query_functions_source, state_input
 from .cadence import Cadence
 from .config import SourceConfig
 from .discover import Discoverer
-from .pages import PageReader
 from .read import ReadOrchestrator
 from .streams import ConvexStream
-from .table_schemas import REFUSED_CODES
+from .table_schemas import REFUSED_CODES, deployment_schemas
+from .tables import TableRef
 
 #: The distribution (wheel) name: Airbyte's own PyPI name for this connector, which 0.4.x used.
 DIST_NAME = "airbyte-source-convex"
-
-#: A check answers while the user waits in the UI: one quick retry, not a sync's patience.
-CHECK_RETRY = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)
 
 
 class SourceConvex(AbstractSource):
@@ -58,7 +57,7 @@ class SourceConvex(AbstractSource):
         try:
             return SourceConfig.from_config(config, retry=self._retry)
         except ConvexError as err:
-            raise traced(err, "Reading the source configuration") from None
+            raise to_trace(err, "Reading the source configuration") from None
 
     @staticmethod
     def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
@@ -84,9 +83,10 @@ class SourceConvex(AbstractSource):
                 self._prove_export(client, logger)
                 if source_config.tables is not None:
                     discoverer = Discoverer(client, source_config, logger)
-                    missing = discoverer.missing_tables(discoverer.convex_schemas())
+                    schemas = discoverer.convex_schemas()
+                    missing = discoverer.missing_tables(schemas)
                     if missing:
-                        return False, discoverer.missing_message(missing)
+                        return False, discoverer.missing_message(missing, schemas)
         except ConvexError as err:
             return False, str(err)
         return True, None
@@ -121,24 +121,38 @@ class SourceConvex(AbstractSource):
             return AirbyteCatalog(streams=[stream.as_airbyte_stream() for stream in streams])
 
     def streams(self, config: Mapping[str, Any]) -> List[Stream]:
-        """The CDK's view: streams that can also be read one by one (full snapshots)."""
+        """The CDK's view. `read_records` of each goes through the one reader (a full-refresh read of
+        that stream), so it has every guard a sync has."""
         logger = logging.getLogger("airbyte")
         source_config = self._config(config)
         client = self._client(source_config, logger)  # kept open: the streams read with it
         try:
-            return list(self._streams(client, source_config, logger))
+            with step("Listing the tables of the deployment"):
+                discoverer = Discoverer(client, source_config, logger)
+                schemas = discoverer.convex_schemas()
+                tables = discoverer.tables(schemas)
+        except ConnectorError as err:
+            client.close()
+            raise to_trace(err) from None
         except BaseException:
             client.close()
             raise
 
+        def read_one(catalog: ConfiguredAirbyteCatalog) -> Iterator[AirbyteMessage]:
+            yield from self._read(client, schemas, source_config, logger, catalog, None)
+
+        return [ConvexStream(table, read_one) for table in tables]
+
     @staticmethod
     def _streams(client: ConvexClient, source_config: SourceConfig, logger: logging.Logger) -> List[ConvexStream]:
+        """Declarations only (for discover): the tables are listed once."""
         try:
-            tables = Discoverer(client, source_config, logger).tables()
-        except ConvexError as err:
-            raise traced(err, "Listing the tables of the deployment") from None
-        reader = PageReader(client, {t.table: t.convex_schema for t in tables}, logger)
-        return [ConvexStream(table, reader) for table in tables]
+            with step("Listing the tables of the deployment"):
+                discoverer = Discoverer(client, source_config, logger)
+                tables = discoverer.tables(discoverer.convex_schemas())
+        except ConnectorError as err:
+            raise to_trace(err) from None
+        return [ConvexStream(table, None) for table in tables]
 
     # -- read -----------------------------------------------------------------------------
 
@@ -159,6 +173,20 @@ class SourceConvex(AbstractSource):
             return
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
-            orchestrator = ReadOrchestrator(client, source_config.on_expired_position, logger, self._cadence)
-            yield from orchestrator.read(catalog, state)
+            try:
+                with step("Listing the tables of the deployment"):
+                    schemas = deployment_schemas(client, logger, find_refused=False)
+            except ConnectorError as err:
+                raise to_trace(err) from None
+            yield from self._read(client, schemas, source_config, logger, catalog, state)
             logger.info("Sent %d requests to Convex.", client.request_count)
+
+    def _read(self, client: ConvexClient, schemas: Mapping[TableRef, Mapping[str, Any]], source_config: SourceConfig,
+              logger: logging.Logger, catalog: ConfiguredAirbyteCatalog,
+              state: Optional[List[AirbyteStateMessage]]) -> Iterator[AirbyteMessage]:
+        """The one read path (a sync, or one CDK stream's `read_records`)."""
+        orchestrator = ReadOrchestrator(client, schemas, source_config.on_expired_position, logger, self._cadence)
+        try:
+            yield from orchestrator.read(catalog, state)
+        except ConnectorError as err:
+            raise to_trace(err) from None

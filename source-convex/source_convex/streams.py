@@ -2,21 +2,30 @@
 
 The source orchestrates `read` itself (see `read`), so these objects mostly declare: name,
 namespace (the component path), schema, primary key `_id` and the source-defined cursor
-`_ts`. `read_records` still works on its own, as a full snapshot of the table, for code
-that reads one CDK stream directly.
+`_ts`. `read_records` still works on its own, for code that reads one CDK stream directly:
+it is a full-refresh read of that one stream through the source's one reader, so it has every
+guard a sync has (cursors that do not advance, pages at another snapshot, malformed rows).
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import SyncMode
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    ConfiguredAirbyteCatalog,
+    ConfiguredAirbyteStream,
+    DestinationSyncMode,
+    SyncMode,
+    Type,
+)
 from airbyte_cdk.sources.streams import Stream
 
-from .cdc import add_cdc_fields
 from .discover import DiscoveredTable
-from .pages import PageReader
 from .schema import CURSOR_FIELD, PRIMARY_KEY
+
+#: Runs the source's read for a catalog (the one reader; see `source.SourceConvex._read`).
+ReadCatalog = Callable[[ConfiguredAirbyteCatalog], Iterator[AirbyteMessage]]
 
 
 class ConvexStream(Stream):
@@ -24,9 +33,10 @@ class ConvexStream(Stream):
 
     primary_key = PRIMARY_KEY
 
-    def __init__(self, discovered: DiscoveredTable, reader: PageReader) -> None:
+    def __init__(self, discovered: DiscoveredTable, read: Optional[ReadCatalog]) -> None:
+        """`read`: None for streams that only declare (discover)."""
         self._discovered = discovered
-        self._reader = reader
+        self._read = read
 
     @property
     def name(self) -> str:
@@ -54,15 +64,11 @@ class ConvexStream(Stream):
         stream_slice: Optional[Mapping[str, Any]] = None,
         stream_state: Optional[Mapping[str, Any]] = None,
     ) -> Iterable[Mapping[str, Any]]:
-        """Every document of the table at one snapshot, page by page, with CDC fields."""
-        table = self._discovered.table
-        snapshot: Optional[int] = None
-        cursor: Optional[str] = None
-        while True:
-            page = self._reader.snapshot_page(table, snapshot, cursor)
-            snapshot = page.snapshot
-            for document in page.values:
-                yield add_cdc_fields(document)
-            if not page.has_more or page.cursor is None:
-                return
-            cursor = page.cursor
+        """Every document of the table at one snapshot, with CDC fields (a full-refresh read of it)."""
+        if self._read is None:
+            raise TypeError(f"stream {self.name} was built to declare a catalog, not to read")
+        configured = ConfiguredAirbyteStream(stream=self.as_airbyte_stream(), sync_mode=SyncMode.full_refresh,
+                                             destination_sync_mode=DestinationSyncMode.overwrite)
+        for message in self._read(ConfiguredAirbyteCatalog(streams=[configured])):
+            if message.type is Type.RECORD and message.record is not None:
+                yield message.record.data

@@ -7,7 +7,7 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from convex_shared import ConvexConfigError, ConvexTransientError
-from convex_shared.airbyte import traced
+from convex_shared.airbyte import to_trace
 from convex_shared.errors import error_for_status
 
 
@@ -18,7 +18,7 @@ from convex_shared.errors import error_for_status
 )
 def test_traced_carries_failure_type_code_and_remedy(status: int, code: str | None, failure_type: FailureType) -> None:
     err = error_for_status(status, code, "convex text", route="/api/list_snapshot")
-    exc = traced(err, "Reading stream users")
+    exc = to_trace(err, "Reading stream users")
     assert isinstance(exc, AirbyteTracedException)
     assert exc.failure_type == failure_type
     assert exc.message is not None and exc.message.startswith("Reading stream users: ")
@@ -30,10 +30,10 @@ def test_traced_carries_failure_type_code_and_remedy(status: int, code: str | No
 
 
 def test_traced_without_status() -> None:
-    exc = traced(ConvexConfigError("deployment_url is empty."), "Checking the connection")
+    exc = to_trace(ConvexConfigError("deployment_url is empty."), "Checking the connection")
     assert exc.failure_type == FailureType.config_error
     assert exc.message == "Checking the connection: deployment_url is empty."
 
 
 def test_transient_class_maps_to_transient() -> None:
-    assert traced(ConvexTransientError("x"), "c").failure_type == FailureType.transient_error
+    assert to_trace(ConvexTransientError("x"), "c").failure_type == FailureType.transient_error

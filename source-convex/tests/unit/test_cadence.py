@@ -2,7 +2,7 @@
 
 import logging
 
-from source_convex.cadence import Cadence, Checkpointer, Progress
+from source_convex.cadence import Cadence, CheckpointTimer, Progress
 
 
 class Clock:
@@ -15,13 +15,13 @@ class Clock:
 
 def test_checkpoint_every_n_pages() -> None:
     clock = Clock()
-    checkpointer = Checkpointer(Cadence(every_pages=3, every_s=1000), clock=clock)
+    checkpointer = CheckpointTimer(Cadence(every_pages=3, every_s=1000), clock=clock)
     assert [checkpointer.page_done() for _ in range(7)] == [False, False, True, False, False, True, False]
 
 
 def test_checkpoint_after_seconds_even_with_few_pages() -> None:
     clock = Clock()
-    checkpointer = Checkpointer(Cadence(every_pages=1000, every_s=30), clock=clock)
+    checkpointer = CheckpointTimer(Cadence(every_pages=1000, every_s=30), clock=clock)
     assert not checkpointer.page_done()
     clock.now = 31
     assert checkpointer.page_done()
@@ -29,7 +29,7 @@ def test_checkpoint_after_seconds_even_with_few_pages() -> None:
 
 
 def test_reset_restarts_the_counters() -> None:
-    checkpointer = Checkpointer(Cadence(every_pages=2, every_s=1000), clock=Clock())
+    checkpointer = CheckpointTimer(Cadence(every_pages=2, every_s=1000), clock=Clock())
     checkpointer.page_done()
     checkpointer.reset()
     assert not checkpointer.page_done()

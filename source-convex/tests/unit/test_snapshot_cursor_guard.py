@@ -1,7 +1,7 @@
 """Snapshot pages must move forward: a cursor that does not advance or comes back, or a page
 that repeats documents of the page before, ends the read.
 
-The pure part (`SnapshotProgress`) on its own, then the whole read over HTTP answered by
+The pure part (`SnapshotCursorGuard`) on its own, then the whole read over HTTP answered by
 requests-mock (no code of ours is faked): a deployment that keeps answering "more to come"
 with the cursor it was asked for, or whose cursor points back, gets a clean, classified error,
 and the page is emitted once.
@@ -26,7 +26,7 @@ from airbyte_cdk.test import entrypoint_wrapper
 from convex_shared import ConvexBadResponseError, RetryPolicy, SnapshotPage
 
 from source_convex import SourceConvex
-from source_convex.snapshot import SnapshotProgress
+from source_convex.snapshot import SnapshotCursorGuard
 from source_convex.tables import TableRef
 
 USERS = TableRef("", "users")
@@ -40,7 +40,7 @@ def _page(cursor: str | None, has_more: bool = True, values: int = 3, snapshot: 
 
 
 def test_cursors_that_advance_are_followed_to_the_end() -> None:
-    progress = SnapshotProgress(USERS, (None, None))
+    progress = SnapshotCursorGuard(USERS, (None, None))
     assert progress.next_key((None, None), _page("a")) == (TS, "a")
     assert progress.next_key((TS, "a"), _page("b", first=3)) == (TS, "b")
     assert progress.next_key((TS, "b"), _page("c", values=0)) == (TS, "c")  # an empty page moves on too
@@ -49,13 +49,13 @@ def test_cursors_that_advance_are_followed_to_the_end() -> None:
 
 @pytest.mark.parametrize("values", [3, 0])
 def test_the_same_cursor_with_more_to_come_is_refused_with_or_without_rows(values: int) -> None:
-    progress = SnapshotProgress(USERS, (TS, "a"))
+    progress = SnapshotCursorGuard(USERS, (TS, "a"))
     with pytest.raises(ConvexBadResponseError, match="users did not advance"):
         progress.next_key((TS, "a"), _page("a", values=values))
 
 
 def test_a_cycle_of_cursors_is_refused() -> None:
-    progress = SnapshotProgress(USERS, (None, None))
+    progress = SnapshotCursorGuard(USERS, (None, None))
     progress.next_key((None, None), _page("a"))
     progress.next_key((TS, "a"), _page("b", first=3))
     with pytest.raises(ConvexBadResponseError, match="went in a circle") as caught:
@@ -64,7 +64,7 @@ def test_a_cycle_of_cursors_is_refused() -> None:
 
 
 def test_a_resumed_snapshot_refuses_its_own_start_cursor_later() -> None:
-    progress = SnapshotProgress(USERS, (TS, "start"))
+    progress = SnapshotCursorGuard(USERS, (TS, "start"))
     progress.next_key((TS, "start"), _page("b"))
     with pytest.raises(ConvexBadResponseError, match="went in a circle"):
         progress.next_key((TS, "b"), _page("start", first=3))
@@ -73,7 +73,7 @@ def test_a_resumed_snapshot_refuses_its_own_start_cursor_later() -> None:
 @pytest.mark.parametrize("first", [0, 2])
 def test_a_page_repeating_documents_of_the_page_before_is_refused(first: int) -> None:
     # A new cursor each time, but it pointed back: at the previous page's start, or inside it.
-    progress = SnapshotProgress(USERS, (None, None))
+    progress = SnapshotCursorGuard(USERS, (None, None))
     progress.next_key((None, None), _page("0"))
     with pytest.raises(ConvexBadResponseError, match="went back"):
         progress.next_key((TS, "0"), _page("25", first=first))
@@ -81,15 +81,15 @@ def test_a_page_repeating_documents_of_the_page_before_is_refused(first: int) ->
 
 def test_more_to_come_without_a_cursor_is_refused() -> None:
     with pytest.raises(ConvexBadResponseError, match="did not advance"):
-        SnapshotProgress(USERS, (None, None)).next_key((None, None), _page(None, has_more=True))
+        SnapshotCursorGuard(USERS, (None, None)).next_key((None, None), _page(None, has_more=True))
 
 
 def test_a_page_at_another_timestamp_is_refused() -> None:
-    progress = SnapshotProgress(USERS, (TS, None))
+    progress = SnapshotCursorGuard(USERS, (TS, None))
     with pytest.raises(ConvexBadResponseError, match=f"not at {TS}"):
         progress.next_key((TS, None), _page("a", snapshot=TS + 1))
     with pytest.raises(ConvexBadResponseError, match="negative"):
-        SnapshotProgress(USERS, (None, None)).next_key((None, None), _page("a", snapshot=-1))
+        SnapshotCursorGuard(USERS, (None, None)).next_key((None, None), _page("a", snapshot=-1))
 
 
 # -- the whole read, over HTTP -------------------------------------------------------------------
