@@ -59,10 +59,10 @@ from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
 from . import messages
 from .cdc import DELETED, TS, rfc3339_from_ns
 from .cadence import Checkpoints
-from .pages import PageReader
+from .reader import PageReader
 from .plan import StreamRun
 from .resumed_snapshot import REFRESH, first_saved_page
-from .rows import COMPONENT, ID, TABLE
+from .reader import COMPONENT, ID, TABLE
 from .snapshot import SnapshotCursorGuard
 
 UP_TO_DATE = "upToDate"

@@ -24,7 +24,7 @@ from convex_shared import ConvexBadResponseError, DeltaPage
 from . import messages
 from .cadence import Checkpoints
 from .cdc import TS, rfc3339_from_ns
-from .pages import PageReader
+from .reader import PageReader
 from .plan import StreamRun
 from .prefetch import lookahead
 

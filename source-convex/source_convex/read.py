@@ -44,7 +44,7 @@ from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpoints
 from .config import OnExpiredPosition
 from .expiry import expired_message, probe
-from .pages import PageReader
+from .reader import PageReader
 from .plan import ReadPlan, StreamRun, plan_read
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position

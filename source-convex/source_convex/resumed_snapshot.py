@@ -29,7 +29,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexError, ConvexTransientError, RetryPolicy, SnapshotPage
 
 from .cdc import rfc3339_from_ns
-from .pages import PageReader
+from .reader import PageReader
 from .tables import TableRef
 
 #: For the first page at a saved position only: one quick retry, then diagnose.

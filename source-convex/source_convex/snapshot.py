@@ -41,7 +41,7 @@ from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPa
 
 from . import messages
 from .cadence import Checkpoints
-from .pages import PageReader
+from .reader import PageReader
 from .plan import StreamRun
 from .prefetch import lookahead
 from .resumed_snapshot import first_resumed_page

@@ -29,12 +29,12 @@ from convex_shared import CHECK_RETRY, EXPORT_CLIENT, ConvexClient, ConvexError,
 from convex_shared.airbyte import to_trace
 from convex_shared.errors import ConnectorError, step
 
-from . import query_functions, query_functions_source, state_input
+from . import query_functions, query_functions_source
 from .cadence import Cadence
 from .config import SourceConfig
-from .discover import Discoverer
+from .catalog import ConvexStream, Discoverer
 from .read import ReadOrchestrator
-from .streams import ConvexStream
+from .state import input_states
 from .table_schemas import REFUSED_CODES, deployment_schemas
 from .tables import TableRef
 
@@ -158,8 +158,8 @@ class SourceConvex(AbstractSource):
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
-        """Per-stream state; the legacy one-object form is converted, any other shape refused (see state_input)."""
-        return state_input.parse(cls._read_json_file(state_path)) if state_path else []
+        """Per-stream state; the legacy one-object form is converted, any other shape refused (see state.input_states)."""
+        return input_states(cls._read_json_file(state_path)) if state_path else []
 
     def read(
         self,

@@ -26,7 +26,7 @@ from typing import Any, Final, Mapping
 
 from convex_shared import ConvexClient, ConvexRequestError
 
-from .rows import COMPONENT, ID, TABLE
+from .reader import COMPONENT, ID, TABLE
 from .tables import TableRef
 
 #: json_schemas' answers when one table's shape keeps it from describing the deployment.

@@ -8,7 +8,7 @@ from airbyte_cdk.models import Status
 from convex_shared import ConnectionSettings, ConvexClient
 
 from source_convex import SourceConvex
-from source_convex.pages import CLEAN_JSON, PageReader
+from source_convex.reader import CLEAN_JSON, PageReader
 from source_convex.tables import TableRef
 
 URL = "https://happy-animal-123.convex.cloud"

@@ -25,9 +25,9 @@ from airbyte_cdk.test import entrypoint_wrapper
 from convex_shared import ConnectionSettings, ConvexBadResponseError, ConvexClient, RetryPolicy
 
 from source_convex import SourceConvex
-from source_convex.export_values import BadWrapperError, rewrite_wrappers, special_bytes, special_float
-from source_convex.pages import PageReader
-from source_convex.rows import check_rows
+from source_convex.value_codec import BadWrapperError, rewrite_wrappers, special_bytes, special_float
+from source_convex.reader import PageReader
+from source_convex.reader import check_rows
 from source_convex.tables import TableRef
 
 USERS = TableRef("", "users")

@@ -1,7 +1,7 @@
 """The permissive schemas of the NoSchemaForExport fallback, and the data sync selection."""
 
-from source_convex.pages import selection_of
-from source_convex.schema import to_airbyte_schema
+from source_convex.reader import selection_of
+from source_convex.catalog import to_airbyte_schema
 from source_convex.table_schemas import REFUSED, permissive_schema
 from source_convex.tables import TableRef
 

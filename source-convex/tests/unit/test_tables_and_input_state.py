@@ -3,7 +3,7 @@
 from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateType
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 
-from source_convex.state_input import from_legacy_blob, normalize
+from source_convex.state import from_legacy_blob, normalize
 from source_convex.tables import TableRef
 
 

@@ -1,4 +1,8 @@
-"""Turn values of Convex's `export_json` format into the values this source emits.
+"""The value codec: Convex's export formats in, the values this source emits out.
+
+## export_json (the format every read asks for first)
+
+Turn values of Convex's `export_json` format into the values this source emits.
 
 The source reads pages with `format=export_json` because it is the cheapest format to
 emit: an int64 arrives as a bare JSON integer (which is exactly what the discovered schema
@@ -16,14 +20,29 @@ Two ways to unwrap, both exact:
   is exact on JSON text: Convex forbids field names that start with `$`, so an object whose
   first key is `"$bytes"` / `"$float"` is always a wrapper, and the pattern `{"$bytes":`
   cannot occur inside a string, where quotes are escaped. It costs ~0.3 ms per page.
-- `convert_value` / `convert_page` walk parsed values, for whatever the rewrite did not
-  recognise (a backend that writes the JSON differently, say): they run only when a page
+- `convert_value` walks parsed values, for whatever the rewrite did not
+  recognise (a backend that writes the JSON differently, say): it runs only when a page
   still holds a marker.
 
 The rewrite's pattern only matches a wrapper whose value decodes (base64 for `$bytes`, base64
 of exactly 8 bytes for `$float`), so it never fails; anything else is left to the walk, which
 checks the value and raises `BadWrapperError` for one that does not decode (the page reader
 turns it into a clear error naming the table).
+
+## The clean `json` format (the fallback)
+
+Fallback for backends that only speak the clean `json` export format.
+
+Some older (self-hosted) backends refuse `format=export_json` with `400 BadFormat`. In
+the clean `json` format bytes and special floats already look as this source emits them
+(a base64 string; "NaN" / "Infinity" / "-Infinity"), but an int64 is a base-10 STRING,
+while the discovered schema promises an integer. Which strings are int64 is only known
+from the table's schema, so a converter is compiled once per table from its json_schemas
+entry; a table without int64 fields gets no converter at all and costs nothing per row.
+
+Known limit (also the format's): in a union of int64 with another string-like type the
+two cannot be told apart, so such values stay strings; the stream schema keeps a string
+branch for them.
 """
 
 from __future__ import annotations
@@ -33,9 +52,10 @@ import math
 import re
 import struct
 from base64 import b64decode
-from typing import Any, Final
+from typing import Any, Callable, Final, Mapping, Optional
 
 import orjson
+from convex_shared.values import int64_from_json, is_int64_schema
 
 BYTES_KEY: Final = "$bytes"
 FLOAT_KEY: Final = "$float"
@@ -174,12 +194,109 @@ def convert_value(value: Any) -> Any:
     return value
 
 
-def convert_page(values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The documents of one page, converted in place when (and only when) the page needs it.
+# -- the clean json format ----------------------------------------------------------------
 
-    (Checking each document first costs more than walking them all: measured.)
-    """
-    if page_needs_conversion(values):
-        for document in values:
-            _convert_object(document)
-    return values
+Converter = Callable[[Any], Any]
+
+
+def _int64(value: Any) -> Any:
+    """The int of an int64 string; anything else (null of a union, say) as it is."""
+    if isinstance(value, str):
+        try:
+            return int(int64_from_json(value))
+        except ValueError:
+            return value
+    return value
+
+
+def _is_int64(node: Any) -> bool:
+    return bool(is_int64_schema(node))
+
+
+def _may_be_string(node: Any) -> bool:
+    if not isinstance(node, Mapping):
+        return node is True
+    kind = node.get("type")
+    if kind == "string" or (isinstance(kind, list) and "string" in kind):
+        return True
+    if "type" not in node and not node.get("anyOf"):
+        return True  # `{}`: any value, so also a string
+    return any(_may_be_string(branch) for branch in node.get("anyOf") or [])
+
+
+def _object_converter(fields: Mapping[str, Converter]) -> Converter:
+    def convert(value: Any) -> Any:
+        if isinstance(value, dict):
+            for name, field_converter in fields.items():
+                if name in value:
+                    value[name] = field_converter(value[name])
+        return value
+
+    return convert
+
+
+def _array_converter(item_converter: Converter) -> Converter:
+    def convert(value: Any) -> Any:
+        if isinstance(value, list):
+            return [item_converter(item) for item in value]
+        return value
+
+    return convert
+
+
+def _union_converter(string: Optional[Converter], obj: Optional[Converter], arr: Optional[Converter]) -> Converter:
+    def convert(value: Any) -> Any:
+        if isinstance(value, str):
+            return string(value) if string else value
+        if isinstance(value, dict):
+            return obj(value) if obj else value
+        if isinstance(value, list):
+            return arr(value) if arr else value
+        return value
+
+    return convert
+
+
+def compile_converter(node: Any) -> Optional[Converter]:
+    """A function that turns the int64 strings of values of this schema into ints, or
+    None when the schema holds no int64 (then values pass through untouched)."""
+    if not isinstance(node, Mapping):
+        return None
+    if _is_int64(node):
+        return _int64
+    branches = node.get("anyOf")
+    if isinstance(branches, list):
+        return _compile_union(branches)
+    properties = node.get("properties")
+    if isinstance(properties, Mapping):
+        fields = {name: conv for name, sub in properties.items() if (conv := compile_converter(sub))}
+        return _object_converter(fields) if fields else None
+    items = node.get("items")
+    if isinstance(items, Mapping):
+        item_converter = compile_converter(items)
+        return _array_converter(item_converter) if item_converter else None
+    return None
+
+
+def _compile_union(branches: list[Any]) -> Optional[Converter]:
+    string_branches = [branch for branch in branches if _may_be_string(branch) or _is_int64(branch)]
+    string_converter: Optional[Converter] = None
+    if len(string_branches) == 1 and _is_int64(string_branches[0]):
+        string_converter = _int64
+    fields: dict[str, Converter] = {}
+    item_converter: Optional[Converter] = None
+    for branch in branches:
+        if not isinstance(branch, Mapping) or _is_int64(branch):
+            continue
+        if isinstance(branch.get("properties"), Mapping):
+            for name, sub in branch["properties"].items():
+                conv = compile_converter(sub)
+                if conv and name not in fields:
+                    fields[name] = conv
+        elif isinstance(branch.get("items"), Mapping) and item_converter is None:
+            item_converter = compile_converter(branch["items"])
+    object_converter = _object_converter(fields) if fields else None
+    array_converter = _array_converter(item_converter) if item_converter else None
+    if not (string_converter or object_converter or array_converter):
+        return None
+    return _union_converter(string_converter, object_converter, array_converter)

@@ -1,13 +1,24 @@
-"""Pages of the snapshot and the change log, in the values this source emits.
+"""The page reader: pages of the snapshot, the change log and the data sync, as the rows this source emits.
 
-Wraps the shared client's `list_snapshot` and `document_deltas` and owns the one choice
-they share: the export format. `export_json` is tried first (int64 arrives as a JSON
-integer; bytes and special floats are unwrapped in the raw body, see export_values). A backend that answers `400 BadFormat` only knows the clean
-`json` format; the reader then switches for the rest of the sync, logs it once, and turns
-int64 strings into integers with converters compiled from each table's schema (see
-clean_json). Either way, callers get documents ready for CDC fields and emission: each
-row's system fields are checked here, once (see rows), and a wrapper that does not decode
-ends the read with an error naming its table.
+`PageReader` wraps the shared client's `list_snapshot`, `document_deltas` and data sync routes
+and owns the one choice they share: the export format. `export_json` is tried first (int64
+arrives as a JSON integer; bytes and special floats are unwrapped in the raw body, see
+`value_codec`). A backend that answers `400 BadFormat` only knows the clean `json` format; the
+reader then switches for the rest of the sync, logs it once, and turns int64 strings into
+integers with converters compiled from each table's schema (also `value_codec`). Either way,
+callers get documents ready for CDC fields and emission: each row's system fields are checked
+here, once (`check_rows`), and a wrapper that does not decode ends the read with an error
+naming its table.
+
+The system fields of every exported row: everything after the page reader trusts them: `_ts` becomes the CDC fields and orders the
+change log, `_id` is the declared primary key, `_table` / `_component` route change-log rows
+to their stream, and `_deleted` decides whether a record is a delete. A Convex deployment
+always sends them well formed; a row that is not (a proxy mangling bodies, a backend bug)
+must end the read with a clear error naming the table, never a KeyError or TypeError deep
+in the record path, and never a record emitted without its key.
+
+The check is one pass of a few dict lookups and type tests per row (no walk over the
+document's values), so it stays off the snapshot throughput's profile.
 """
 
 from __future__ import annotations
@@ -15,11 +26,26 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Final, Iterable, Mapping, Optional, TypeVar
 
-from convex_shared import ConvexClient, ConvexRequestError, DataSyncPage, DeltaPage, RetryPolicy, SnapshotPage
+from convex_shared import (
+    ConvexBadResponseError,
+    ConvexClient,
+    ConvexRequestError,
+    DataSyncPage,
+    DeltaPage,
+    RetryPolicy,
+    SnapshotPage,
+)
 
-from .clean_json import Converter, compile_converter
-from .export_values import BadWrapperError, convert_value, has_markers, page_needs_conversion, rewrite_wrappers
-from .rows import bad_row, check_rows
+from .cdc import DELETED, TS
+from .value_codec import (
+    BadWrapperError,
+    Converter,
+    compile_converter,
+    convert_value,
+    has_markers,
+    page_needs_conversion,
+    rewrite_wrappers,
+)
 from .tables import TableRef
 
 EXPORT_JSON: Final = "export_json"
@@ -143,3 +169,69 @@ class _Rewrite:
         rewritten = rewrite_wrappers(body)
         self.leftover = has_markers(rewritten)
         return rewritten
+
+
+# -- the system fields of every row ---------------------------------------------------------
+
+ID = "_id"
+TABLE = "_table"
+COMPONENT = "_component"
+
+_REPORT = "This is a bug in the deployment or the connector: please report it with this message."
+
+
+def check_rows(values: list[dict[str, Any]], table: Optional[TableRef]) -> None:
+    """Raise ConvexBadResponseError for the first row whose system fields are not well formed.
+
+    `table` is the table the page was asked for (None for a change-log page of every table).
+    `_component` may be absent (an app table on a backend without components); the others
+    must be there. `type(...) is` keeps bools out of `_ts` and `_deleted` out of ints.
+    """
+    for row in values:
+        ts = row.get(TS)
+        if (
+            type(ts) is not int
+            or ts < 0
+            or type(row.get(ID)) is not str
+            or type(row.get(TABLE)) is not str
+            or type(row.get(COMPONENT, "")) is not str
+            or type(row.get(DELETED, False)) is not bool
+        ):
+            raise bad_row(row, table, _what_is_wrong(row))
+
+
+def bad_row(row: dict[str, Any], table: Optional[TableRef], problem: str) -> ConvexBadResponseError:
+    """The error for one malformed row: which table, what is wrong (never the row's values)."""
+    where = str(table) if table is not None else _row_table(row)
+    return ConvexBadResponseError(
+        f"Convex sent a document of table {where} {problem}, which Convex never sends, so the read stops here "
+        f"rather than emit it. {_REPORT}",
+        reason=f"malformed document of table {where}: {problem}",
+        transient=False,
+    )
+
+
+def _row_table(row: dict[str, Any]) -> str:
+    name, component = row.get(TABLE), row.get(COMPONENT, "")
+    if type(name) is not str or type(component) is not str:
+        return "(unknown: its _table / _component are not strings)"
+    return str(TableRef(component, name))
+
+
+def _kind(value: Any) -> str:
+    return "missing or null" if value is None else type(value).__name__
+
+
+def _what_is_wrong(row: dict[str, Any]) -> str:
+    ts = row.get(TS)
+    if type(ts) is not int:
+        return f"without a valid _ts (an integer of nanoseconds; got {_kind(ts)})"
+    if ts < 0:
+        return "with a negative _ts"
+    if type(row.get(ID)) is not str:
+        return f"without a valid _id (a string; got {_kind(row.get(ID))})"
+    if type(row.get(TABLE)) is not str:
+        return f"without a valid {TABLE} (a string; got {_kind(row.get(TABLE))})"
+    if type(row.get(COMPONENT, "")) is not str:
+        return f"without a valid {COMPONENT} (a string; got {_kind(row.get(COMPONENT))})"
+    return f"with a {DELETED} that is not true or false (got {_kind(row.get(DELETED))})"
