@@ -64,10 +64,9 @@ from airbyte_cdk.sources.streams import Stream
 from convex_shared import ConvexClient, ConvexConfigError
 from convex_shared.values import is_int64_schema
 
-from .cdc import CDC_FIELD_SCHEMAS, TS
-from .config import SourceConfig
+from .config import SourceConfig, TableRef
+from .messages import CDC_FIELD_SCHEMAS, TS
 from .table_schemas import deployment_schemas
-from .tables import TableRef
 
 JSON_SCHEMA_DRAFT: Final = "http://json-schema.org/draft-07/schema#"
 

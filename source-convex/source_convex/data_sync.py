@@ -57,7 +57,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
 
 from . import messages
-from .cdc import DELETED, TS, rfc3339_from_ns
+from .messages import DELETED, TS, rfc3339_from_ns
 from .cadence import Checkpoints
 from .reader import PageReader
 from .plan import StreamRun

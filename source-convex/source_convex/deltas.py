@@ -14,19 +14,18 @@ retention window just because nothing changed in it.
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
-
 import logging
+from typing import Iterator, Optional
 
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, DeltaPage
 
 from . import messages
 from .cadence import Checkpoints
-from .cdc import TS, rfc3339_from_ns
-from .reader import PageReader
+from .messages import TS, rfc3339_from_ns
 from .plan import StreamRun
 from .prefetch import lookahead
+from .reader import PageReader
 
 
 def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:

@@ -19,8 +19,8 @@ from typing import Callable, Mapping, Optional
 
 from convex_shared import ConvexRequestError, DeltaPage
 
-from .cdc import rfc3339_from_ns
-from .tables import TableRef
+from .messages import rfc3339_from_ns
+from .config import TableRef
 
 EXPIRED_CODE = "InvalidWindowToReadDocuments"
 

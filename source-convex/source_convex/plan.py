@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, SyncMode
 
+from .config import TableRef
 from .state import (
     Phase,
     StateError,
@@ -35,7 +36,6 @@ from .state import (
     snapshot_page_read,
     snapshot_started,
 )
-from .tables import TableRef
 
 
 class StreamRun:

@@ -42,13 +42,12 @@ from convex_shared.errors import step
 
 from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpoints
-from .config import OnExpiredPosition
+from .config import OnExpiredPosition, TableRef
 from .expiry import expired_message, probe
-from .reader import PageReader
 from .plan import ReadPlan, StreamRun, plan_read
+from .reader import PageReader
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position
-from .tables import TableRef
 
 _STARTED = AirbyteStreamStatus.STARTED
 _RUNNING = AirbyteStreamStatus.RUNNING

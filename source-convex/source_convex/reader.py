@@ -36,7 +36,8 @@ from convex_shared import (
     SnapshotPage,
 )
 
-from .cdc import DELETED, TS
+from .config import TableRef
+from .messages import DELETED, TS
 from .value_codec import (
     BadWrapperError,
     Converter,
@@ -46,7 +47,6 @@ from .value_codec import (
     page_needs_conversion,
     rewrite_wrappers,
 )
-from .tables import TableRef
 
 EXPORT_JSON: Final = "export_json"
 CLEAN_JSON: Final = "json"

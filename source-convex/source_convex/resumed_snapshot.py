@@ -28,9 +28,9 @@ from airbyte_cdk.models import FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexError, ConvexTransientError, RetryPolicy, SnapshotPage
 
-from .cdc import rfc3339_from_ns
+from .messages import rfc3339_from_ns
 from .reader import PageReader
-from .tables import TableRef
+from .config import TableRef
 
 #: For the first page at a saved position only: one quick retry, then diagnose.
 QUICK_RETRY: Final = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)

@@ -32,20 +32,19 @@ same documents again, or reading the same pages forever.
 
 from __future__ import annotations
 
-from typing import Generator, Iterable, Iterator, Optional
-
 import logging
+from typing import Generator, Iterable, Iterator, Optional
 
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPage
 
 from . import messages
 from .cadence import Checkpoints
-from .reader import PageReader
+from .config import TableRef
 from .plan import StreamRun
 from .prefetch import lookahead
+from .reader import PageReader
 from .resumed_snapshot import first_resumed_page
-from .tables import TableRef
 
 Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
 

@@ -24,19 +24,25 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
-from convex_shared import CHECK_RETRY, EXPORT_CLIENT, ConvexClient, ConvexError, ConvexRequestError, RetryPolicy, \
-    client_id
+from convex_shared import (
+    CHECK_RETRY,
+    EXPORT_CLIENT,
+    ConvexClient,
+    ConvexError,
+    ConvexRequestError,
+    RetryPolicy,
+    client_id,
+)
 from convex_shared.airbyte import to_trace
 from convex_shared.errors import ConnectorError, step
 
 from . import query_functions, query_functions_source
 from .cadence import Cadence
-from .config import SourceConfig
 from .catalog import ConvexStream, Discoverer
+from .config import SourceConfig, TableRef
 from .read import ReadOrchestrator
 from .state import input_states
 from .table_schemas import REFUSED_CODES, deployment_schemas
-from .tables import TableRef
 
 #: The distribution (wheel) name: Airbyte's own PyPI name for this connector, which 0.4.x used.
 DIST_NAME = "airbyte-source-convex"

@@ -27,7 +27,7 @@ from typing import Any, Final, Mapping
 from convex_shared import ConvexClient, ConvexRequestError
 
 from .reader import COMPONENT, ID, TABLE
-from .tables import TableRef
+from .config import TableRef
 
 #: json_schemas' answers when one table's shape keeps it from describing the deployment.
 REFUSED_CODES: Final = frozenset({"NoSchemaForExport", "NoTableDefinitionForExport", "UnsupportedSchemaForExport"})

@@ -4,7 +4,7 @@ import jsonschema
 from airbyte_cdk.models import AirbyteCatalog, AirbyteStream, SyncMode
 from airbyte_cdk.test.standard_tests._catalog_checks import find_catalog_problems
 
-from source_convex.cdc import add_cdc_fields
+from source_convex.messages import add_cdc_fields
 from source_convex.catalog import convert_node, to_airbyte_schema
 
 INT64 = {"$description": "int64 represented as base10 string", "type": "string"}

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from source_convex.cdc import add_cdc_fields, rfc3339_from_ns
+from source_convex.messages import add_cdc_fields, rfc3339_from_ns
 
 
 def test_known_instant_keeps_every_nanosecond() -> None:

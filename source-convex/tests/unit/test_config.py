@@ -8,7 +8,7 @@ from airbyte_cdk.test.standard_tests._spec_lint import find_secret_marking_error
 from convex_shared import ConvexConfigError
 
 from source_convex.config import OnExpiredPosition, SourceConfig
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 KEY = "convex-self-hosted|01ab23cd45ef67890123456789abcdef0123456789abcdef"
 

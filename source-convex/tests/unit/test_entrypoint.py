@@ -7,7 +7,7 @@ from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, AirbyteStre
 from source_convex import messages
 from source_convex.run import message_to_string
 from source_convex.state import snapshot_started
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 
 def _record(data: dict, namespace: str | None = None) -> AirbyteMessage:

@@ -4,7 +4,7 @@ import pytest
 from convex_shared import ConvexRequestError, DeltaPage
 
 from source_convex.expiry import describe_age, expired_message, probe
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 DAY = 86_400 * 10**9
 

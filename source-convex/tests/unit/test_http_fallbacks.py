@@ -9,7 +9,7 @@ from convex_shared import ConnectionSettings, ConvexClient
 
 from source_convex import SourceConvex
 from source_convex.reader import CLEAN_JSON, PageReader
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 URL = "https://happy-animal-123.convex.cloud"
 KEY = "prod:happy-animal-123|01ab23cd45ef67890123456789abcdef0123456789abcdef"

@@ -11,7 +11,7 @@ from airbyte_cdk.models import (
 
 from source_convex.plan import plan_read
 from source_convex.state import Phase, StateError
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 MID = {"snapshot_cursor": "c", "snapshot_has_more": True, "delta_cursor": 5}
 DONE = {"snapshot_cursor": None, "snapshot_has_more": False, "delta_cursor": 9}

@@ -10,7 +10,7 @@ from convex_shared import ConvexConfigError
 from convex_shared.functions import ConvexFunctionError, Failure, FunctionResult
 
 from source_convex.query_functions import QueryFunctionStream, parse_config, read_pages
-from source_convex.query_functions_schema import inferred_schema, table_schema
+from source_convex.query_functions_source import inferred_schema, table_schema
 
 LOG = logging.getLogger("test")
 END = "END"

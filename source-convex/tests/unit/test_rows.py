@@ -28,7 +28,7 @@ from source_convex import SourceConvex
 from source_convex.value_codec import BadWrapperError, rewrite_wrappers, special_bytes, special_float
 from source_convex.reader import PageReader
 from source_convex.reader import check_rows
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 USERS = TableRef("", "users")
 GOOD = {"_component": "", "_table": "users", "_ts": 1_795_000_000_123_456_789, "_id": "j57abc", "name": "Ada"}

@@ -27,7 +27,7 @@ from convex_shared import ConvexBadResponseError, RetryPolicy, SnapshotPage
 
 from source_convex import SourceConvex
 from source_convex.snapshot import SnapshotCursorGuard
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 USERS = TableRef("", "users")
 TS = 1_800_000_000_000_000_000

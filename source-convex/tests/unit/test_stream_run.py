@@ -4,7 +4,7 @@ import pytest
 
 from source_convex.plan import StreamRun
 from source_convex.state import Phase, StreamState
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 USERS = TableRef("", "users")
 

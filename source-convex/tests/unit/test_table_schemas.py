@@ -3,7 +3,7 @@
 from source_convex.reader import selection_of
 from source_convex.catalog import to_airbyte_schema
 from source_convex.table_schemas import REFUSED, permissive_schema
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 
 def test_permissive_schema_converts_like_any_other() -> None:

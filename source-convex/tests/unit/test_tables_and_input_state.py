@@ -4,7 +4,7 @@ from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateType
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 
 from source_convex.state import from_legacy_blob, normalize
-from source_convex.tables import TableRef
+from source_convex.config import TableRef
 
 
 def test_table_refs() -> None:
