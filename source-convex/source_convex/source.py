@@ -3,7 +3,7 @@
 - `check` proves the key may export from this deployment (`test_streaming_export_connection`,
   falling back to `json_schemas` on backends without that route) and answers every failure,
   config mistakes included, with a FAILED status carrying the shared client's explanation.
-- `discover` offers one stream per selected table (see `discover`, `schema`).
+- `discover` offers one stream per selected table (see `catalog`).
 - `read` is orchestrated across streams (see `read`): one snapshot, one change-log walk.
 Every Convex failure crosses this boundary as an AirbyteTracedException (`traced`).
 """
