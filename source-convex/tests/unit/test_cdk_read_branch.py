@@ -14,7 +14,7 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 #: sha256 of `AirbyteEntrypoint.run` without comments and whitespace, as ConvexEntrypoint._run_read
 #: was last checked against (airbyte-cdk 7.39.1). When it fails: compare the CDK's new `run` with
 #: `_run_read`, carry over what changed for `read`, then update this digest.
-CHECKED_DIGEST = ""
+CHECKED_DIGEST = "989a8751763266b6118a847881bea86cd4e7f6d7c34d8bda5a23c7b664755a66"
 
 
 def _code_only(source: str) -> str:
