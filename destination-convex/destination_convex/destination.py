@@ -29,7 +29,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import CHECK_RETRY, IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, client_id
-from convex_shared.airbyte import to_trace
+from convex_shared.airbyte import record_dict, to_trace
 
 from . import mutation_mode
 from .errors import ConvexStepError, DestinationError
@@ -126,16 +126,11 @@ class DestinationConvex(Destination):
 
 
 def _as_dict(message: AirbyteMessage) -> dict[str, Any]:
-    """A parsed message as the dict the writer reads. Records are built by hand: the CDK's
-    serializer drops top-level null fields of `record.data`, and a null is data."""
+    """A parsed message as the dict the writer reads; records keep their top-level nulls (a null is data)."""
     record = message.record
     if record is None:
         return AirbyteMessageSerializer.dump(message)  # type: ignore[no-any-return]
-    return {
-        "type": "RECORD",
-        "record": {"stream": record.stream, "namespace": record.namespace, "data": record.data,
-                   "emitted_at": record.emitted_at},
-    }
+    return record_dict(record)
 
 
 def _client(settings: ConnectionSettings, log: logging.Logger, connections: int = 1) -> ConvexClient:

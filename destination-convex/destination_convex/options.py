@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from convex_shared.config import read_flag, read_number
+
 from .errors import ConfigurationError
 
 MIB = 1024 * 1024
@@ -69,32 +71,10 @@ class WriterOptions:
         )
 
 
-def _number(
-    config: Mapping[str, Any],
-    field: str,
-    default: float,
-    low: float,
-    high: float,
-    *,
-    integer: bool = False,
-) -> float:
-    value = config.get(field)
-    if value is None:
-        return float(default)
-    # bool is an int subclass; `true` for a size is a mistake, not 1.
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise OptionsError(f"Config field '{field}' must be a number, got {type(value).__name__}.")
-    if integer and value != int(value):
-        raise OptionsError(f"Config field '{field}' must be a whole number, got {value}.")
-    if not low <= value <= high:
-        raise OptionsError(f"Config field '{field}' must be between {low:g} and {high:g}, got {value:g}.")
-    return float(value)
+def _number(config: Mapping[str, Any], field: str, default: float, low: float, high: float, *,
+            integer: bool = False) -> float:
+    return read_number(config, field, default, low, high, integer=integer, error=OptionsError)
 
 
 def _flag(config: Mapping[str, Any], field: str, default: bool) -> bool:
-    value = config.get(field)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise OptionsError(f"Config field '{field}' must be true or false, got {value!r}.")
-    return value
+    return read_flag(config, field, default, error=OptionsError)

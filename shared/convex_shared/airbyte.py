@@ -6,7 +6,9 @@ client stays light for anything that does not need the CDK.
 
 from __future__ import annotations
 
-from airbyte_cdk.models import FailureType
+from typing import Any
+
+from airbyte_cdk.models import AirbyteRecordMessage, FailureType
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from .errors import ConnectorError, ConvexError
@@ -26,3 +28,17 @@ def to_trace(err: ConnectorError, step: str | None = None) -> AirbyteTracedExcep
         failure_type=FailureType(err.failure_type),
         exception=err,
     )
+
+
+def record_dict(record: AirbyteRecordMessage) -> dict[str, Any]:
+    """A RECORD message as a plain dict, every top-level null of `data` kept.
+
+    The CDK's serialiser (serpyco, `omit_none`) drops top-level null fields of `data`, so a field
+    holding null would arrive as missing, and `_ab_cdc_deleted_at: null` never be written. Both
+    connectors build record dicts here instead (the source to print them, the destination to read
+    parsed messages). `namespace` is left out when there is none, as the protocol's JSON does;
+    `meta` and `file_reference` are not written (callers holding them use the CDK's serialiser)."""
+    payload: dict[str, Any] = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
+    if record.namespace is not None:
+        payload["namespace"] = record.namespace
+    return {"type": "RECORD", "record": payload}

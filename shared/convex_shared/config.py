@@ -20,7 +20,7 @@ import math
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Final, Mapping
+from typing import Any, Callable, Final, Mapping
 
 from .errors import ConvexConfigError
 from .retry import RetryPolicy
@@ -213,4 +213,36 @@ def _timeout(config: Mapping[str, Any], name: str, default: float) -> float:
         raise ConvexConfigError(f"{name} must be a number of seconds, not {value!r}.")
     if not math.isfinite(value) or value <= 0:
         raise ConvexConfigError(f"{name} must be a positive number of seconds, not {value!r}.")
+    return float(value)
+
+
+#: How a config reader reports a mistake (a connector may pass its own ConnectorError subclass).
+ConfigProblem = Callable[[str], Exception]
+
+
+def read_flag(config: Mapping[str, Any], name: str, default: bool, error: ConfigProblem = ConvexConfigError) -> bool:
+    """An optional true/false field (absent or null: `default`); anything else is `error`."""
+    value = config.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise error(f"Config field '{name}' must be true or false, got {value!r}.")
+    return value
+
+
+def read_number(config: Mapping[str, Any], name: str, default: float, low: float, high: float, *,
+                integer: bool = False, error: ConfigProblem = ConvexConfigError) -> float:
+    """An optional number field within [`low`, `high`] (absent or null: `default`)."""
+    value = config.get(name)
+    if value is None:
+        return float(default)
+    # bool is an int subclass; `true` for a size is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise error(f"Config field '{name}' must be a number, got {type(value).__name__}.")
+    if not math.isfinite(value):
+        raise error(f"Config field '{name}' must be a finite number, got {value}.")
+    if integer and value != int(value):
+        raise error(f"Config field '{name}' must be a whole number, got {value}.")
+    if not low <= value <= high:
+        raise error(f"Config field '{name}' must be between {low:g} and {high:g}, got {value:g}.")
     return float(value)

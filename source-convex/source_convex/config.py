@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 from convex_shared import ConnectionSettings, ConvexConfigError, RetryPolicy
+from convex_shared.config import read_flag
 
 
 @dataclass(frozen=True, order=True)
@@ -82,7 +83,7 @@ class SourceConfig:
         return cls(
             connection=ConnectionSettings.from_config(config, retry=retry),
             tables=_tables(config.get("tables")),
-            include_components=_boolean(config, "include_components", True),
+            include_components=read_flag(config, "include_components", True),
             on_expired_position=_on_expired(config.get("on_expired_position")),
         )
 
@@ -104,15 +105,6 @@ def _tables(raw: Any) -> Optional[frozenset[TableRef]]:
             raise ConvexConfigError(f"tables must hold table names, but it holds {item!r}.")
         refs.add(TableRef.parse(item.strip()))
     return frozenset(refs)
-
-
-def _boolean(config: Mapping[str, Any], name: str, default: bool) -> bool:
-    value = config.get(name)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise ConvexConfigError(f"{name} must be true or false, not {value!r}.")
-    return value
 
 
 def _on_expired(raw: Any) -> OnExpiredPosition:

@@ -27,6 +27,7 @@ from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
 from airbyte_cdk.models import AirbyteMessage, Type
 from airbyte_cdk.sources import Source
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
+from convex_shared.airbyte import record_dict
 
 from .source import SourceConvex
 
@@ -37,11 +38,8 @@ def message_to_string(message: AirbyteMessage) -> str:
     """One protocol line; RECORD messages keep their top-level nulls."""
     record = message.record
     if message.type is Type.RECORD and record is not None and record.meta is None and record.file_reference is None:
-        payload: dict[str, object] = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
-        if record.namespace is not None:
-            payload["namespace"] = record.namespace
         try:
-            return orjson.dumps({"type": "RECORD", "record": payload}).decode()
+            return orjson.dumps(record_dict(record)).decode()
         except (TypeError, orjson.JSONEncodeError):
             pass  # a value orjson cannot write (an int beyond 64 bits, say): the CDK's path copes
     return AirbyteEntrypoint.airbyte_message_to_string(message)

@@ -37,3 +37,37 @@ def test_traced_without_status() -> None:
 
 def test_transient_class_maps_to_transient() -> None:
     assert to_trace(ConvexTransientError("x"), "c").failure_type == FailureType.transient_error
+
+
+def test_step_names_what_was_being_done_and_the_innermost_wins() -> None:
+    from convex_shared.errors import ConnectorError, step
+
+    with pytest.raises(ConnectorError) as caught:
+        with step("Writing to Convex"):
+            with step("Importing a batch of users"):
+                raise ConvexTransientError("Convex is overloaded.")
+    trace = to_trace(caught.value)
+    assert trace.message == "Importing a batch of users: Convex is overloaded."
+    assert trace.failure_type == FailureType.transient_error
+
+
+def test_a_connector_error_carries_its_remedy_and_type() -> None:
+    from convex_shared.errors import ConnectorError
+
+    err = ConnectorError("The saved state is not this connector's.", failure_type="config_error",
+                         remedy="Reset the connection's state.")
+    trace = to_trace(err, "Reading the saved state")
+    assert trace.message == "Reading the saved state: The saved state is not this connector's. Reset the connection's state."
+    assert trace.failure_type == FailureType.config_error
+
+
+def test_record_dict_keeps_top_level_nulls() -> None:
+    from airbyte_cdk.models import AirbyteRecordMessage
+
+    from convex_shared.airbyte import record_dict
+
+    record = AirbyteRecordMessage(stream="users", data={"_id": "a", "gone": None}, emitted_at=1)
+    assert record_dict(record) == {"type": "RECORD", "record": {"stream": "users", "data": {"_id": "a", "gone": None},
+                                                                  "emitted_at": 1}}
+    with_namespace = AirbyteRecordMessage(stream="users", data={}, emitted_at=1, namespace="waitlist")
+    assert record_dict(with_namespace)["record"]["namespace"] == "waitlist"

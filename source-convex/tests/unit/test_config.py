@@ -65,7 +65,7 @@ def test_components_offered_unless_turned_off() -> None:
 @pytest.mark.parametrize("extra, fragment", [
     ({"tables": "users"}, "tables must be a list"),
     ({"tables": [""]}, "tables must hold table names"),
-    ({"include_components": "yes"}, "include_components must be true or false"),
+    ({"include_components": "yes"}, "'include_components' must be true or false"),
     ({"on_expired_position": "ignore"}, "on_expired_position must be one of"),
     ({"read_timeout_seconds": -1}, "read_timeout_seconds"),
     ({"deployment_url": "https://happy-animal-123.convex.site"}, ".convex.site"),
