@@ -23,16 +23,11 @@ def is_duplicate_key_failure(error: ConvexError, dedup_tables: Sequence[str]) ->
     return bool(dedup_tables) and error.status == 500 and error.code in (None, "InternalServerError")
 
 
-class DuplicateKeysError(DestinationError):
-    """A dedup table holds several documents per primary key (most likely), so Convex cannot upsert."""
 
-    failure_type = CONFIG_ERROR
-
-
-def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tuple[str, str]]) -> DuplicateKeysError:
+def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tuple[str, str]]) -> DestinationError:
     """The error users see: the likely cause (duplicate keys) and the two ways out."""
     named = ", ".join(f"'{table}' (stream '{label}')" for label, table in streams)
-    return DuplicateKeysError(
+    return DestinationError(
         f"{context}: Convex answered 500 InternalServerError to an Append + Deduped import into {named}. Convex "
         "gives this answer when a table holds several documents with the same primary key, so it cannot tell "
         "which one to update; this happens when the stream was synced in Append mode before (or the app wrote "
@@ -42,5 +37,6 @@ def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tup
         "stream's field names (a name that needs more than 3 renames to avoid a collision, or one too long for "
         "Convex, gets the same answer); if none applies, this was a Convex server error: retry the sync later. "
         f"[Convex: {error.details}]"
-        + (f" [gave up after {error.attempts} attempts]" if error.attempts > 1 else "")
+        + (f" [gave up after {error.attempts} attempts]" if error.attempts > 1 else ""),
+        failure_type=CONFIG_ERROR,
     )

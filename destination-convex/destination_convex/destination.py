@@ -27,12 +27,11 @@ from airbyte_cdk.models import (
     ConfiguredAirbyteCatalogSerializer,
     Status,
 )
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import CHECK_RETRY, IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, client_id
 from convex_shared.airbyte import record_dict, to_trace
 
 from . import mutation_mode
-from .errors import ConvexStepError, DestinationError
+from .errors import DestinationError
 from .input import IterableSource, StdinReader
 from .memory import pin_mmap_threshold
 from .options import WriterOptions
@@ -120,7 +119,7 @@ class DestinationConvex(Destination):
                     logger.info(describe_plan(plan, store_airbyte_metadata=options.store_airbyte_metadata))
                 yield from Writer(client, plans, options, logger).run(source)
         except DestinationError as err:
-            raise to_traced(err) from None
+            raise to_trace(err) from None
         except ConvexError as err:
             raise to_trace(err, "Writing to Convex") from None
 
@@ -137,10 +136,3 @@ def _client(settings: ConnectionSettings, log: logging.Logger, connections: int 
     # The writer's parallel requests share this client's session: one pooled connection each.
     return ConvexClient(settings, client_id=client_id(IMPORT_CLIENT, DISTRIBUTION), logger=log,
                         max_connections=connections)
-
-
-def to_traced(err: DestinationError) -> AirbyteTracedException:
-    """The ERROR trace for one of our failures (a Convex one with the step it failed in)."""
-    if isinstance(err, ConvexStepError):
-        return to_trace(err.error, err.context)
-    return to_trace(err)

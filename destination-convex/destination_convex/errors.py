@@ -1,10 +1,11 @@
 """The destination's own failures.
 
-Modules raise `DestinationError` subclasses whose `failure_type` says what the user must do
-(config_error: change something; transient_error: try again later; system_error: a bug or a
-broken source). A Convex failure travels as `ConvexStepError`, which adds what the destination
-was doing to the shared client's explanation. They become Airbyte error traces only at the
-connector boundary (`destination.to_traced`), so this module does not import the CDK.
+Three classes, all the shared `ConnectorError` (nobody catches a finer one): `DestinationError`,
+whose `failure_type` says what the user must do (config_error: change something; transient_error:
+try again later; system_error: a bug or a broken source), `ConfigurationError` (the config or the
+catalog, always config_error), and `ConvexStepError`, a Convex failure with the step the destination
+was in. They become Airbyte error traces only at the connector boundary (`to_trace`), so this module
+does not import the CDK.
 """
 
 from __future__ import annotations
@@ -33,10 +34,11 @@ class ConfigurationError(DestinationError):
 
 
 class ConvexStepError(DestinationError):
-    """A Convex request failed (after the shared client's retries) during one named step."""
+    """A Convex request failed (after the shared client's retries) during one named step: the step,
+    then the Convex error's message; its type and internal details are the Convex error's."""
 
     def __init__(self, context: str, error: ConvexError) -> None:
         super().__init__(f"{context}: {error}", failure_type=error.failure_type)
+        self.internal = f"{type(error).__name__}: {error.details or error.explanation}"
         self.context = context
         self.error = error
-

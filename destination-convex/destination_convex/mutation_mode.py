@@ -26,7 +26,7 @@ from convex_shared.functions import FunctionAuth, FunctionsClient, HttpActionCli
 from .errors import ConfigurationError
 from .mutation_writer import MutationWriter
 from .options import MIB, WriterOptions
-from .plan import PlanError, StreamPlan, WriteMode, plan_catalog
+from .plan import StreamPlan, WriteMode, plan_catalog
 
 DEFAULT_RECORDS_PER_CALL = 500
 #: Records per call at most: each record is at least one write, and a mutation may write 16,000
@@ -129,7 +129,7 @@ def write(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: 
 def _refuse_overwrite(plans: list[StreamPlan]) -> None:
     for plan in plans:
         if plan.mode is WriteMode.OVERWRITE or plan.truncate:
-            raise PlanError(
+            raise ConfigurationError(
                 f"Stream '{plan.label}' asks to replace the table (overwrite or a truncate refresh), which mutation "
                 "mode cannot do: the connector would have to delete through your function between calls. Sync it "
                 "in Append or Append + Deduped (your function receives syncMode and primaryKey), or use the "

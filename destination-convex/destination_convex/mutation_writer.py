@@ -132,9 +132,6 @@ class RawRecordEncoder:
             raise DestinationError(f"A record of stream '{self._label}' cannot be written as JSON ({exc}).") from None
 
 
-class RecordRejected(ConfigurationError):
-    """The ingest function refused a record (or a record cannot fit one call)."""
-
 
 class MutationWriter(Writer):
     """`Writer` whose requests are calls of the ingest function (see the module docstring)."""
@@ -180,10 +177,10 @@ class MutationWriter(Writer):
         if isinstance(index, (int, float)) and not isinstance(index, bool) and 0 <= index < len(call.records):
             where = f"record {call.first_record + int(index)} (position {int(index)} in batch {call.batch_id})"
         if err.failure is Failure.LIMIT:
-            return RecordRejected(f"{self._target} cannot take {where} of stream '{call.label}' even alone: {err} "
+            return ConfigurationError(f"{self._target} cannot take {where} of stream '{call.label}' even alone: {err} "
                                   "Make the record smaller, or raise the function's limits.")
         if err.failure_type == CONFIG_ERROR:
-            return RecordRejected(f"{self._target} rejected {where} of stream '{call.label}': {err}")
+            return ConfigurationError(f"{self._target} rejected {where} of stream '{call.label}': {err}")
         return ConvexStepError(f"Calling {self._target} with {where} of stream '{call.label}'", err)
 
     def _log_summary(self) -> None:

@@ -18,9 +18,6 @@ from .errors import ConfigurationError
 MIB = 1024 * 1024
 
 
-class OptionsError(ConfigurationError):
-    """A tuning option in the config has an unusable value; the message says which and why."""
-
 
 @dataclass(frozen=True)
 class WriterOptions:
@@ -52,7 +49,7 @@ class WriterOptions:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "WriterOptions":
-        """Read the options, applying defaults; raises OptionsError naming a bad field."""
+        """Read the options, applying defaults; raises ConfigurationError naming a bad field."""
         defaults = cls()
         batch_mib = _number(config, "max_batch_size_mib", defaults.max_batch_bytes / MIB, 0.01, 12)
         return cls(
@@ -73,8 +70,8 @@ class WriterOptions:
 
 def _number(config: Mapping[str, Any], field: str, default: float, low: float, high: float, *,
             integer: bool = False) -> float:
-    return read_number(config, field, default, low, high, integer=integer, error=OptionsError)
+    return read_number(config, field, default, low, high, integer=integer, error=ConfigurationError)
 
 
 def _flag(config: Mapping[str, Any], field: str, default: bool) -> bool:
-    return read_flag(config, field, default, error=OptionsError)
+    return read_flag(config, field, default, error=ConfigurationError)

@@ -32,9 +32,6 @@ class WriteMode(enum.Enum):
     DEDUP = "append_dedup"
 
 
-class PlanError(ConfigurationError):
-    """The configured catalog cannot be written as asked; the message names the stream."""
-
 
 @dataclass(frozen=True)
 class StreamPlan:
@@ -95,12 +92,12 @@ def is_truncate_refresh(generation_id: int | None, minimum_generation_id: int | 
 
 
 def plan_stream(configured: ConfiguredAirbyteStream) -> StreamPlan:
-    """Resolve one configured stream; raises PlanError naming it."""
+    """Resolve one configured stream; raises ConfigurationError naming it."""
     stream = configured.stream
     label = describe_stream(stream.namespace, stream.name)
     mode = _MODES.get(configured.destination_sync_mode)
     if mode is None:
-        raise PlanError(
+        raise ConfigurationError(
             f"Stream '{label}' uses the destination sync mode '{configured.destination_sync_mode.value}', which "
             "Convex does not support. Choose Overwrite, Append, or Append + Deduped for it."
         )
@@ -114,9 +111,9 @@ def plan_stream(configured: ConfiguredAirbyteStream) -> StreamPlan:
                 tuple(path) for path in primary_key_paths(label, configured.primary_key or [], json_schema, fields)
             )
     except NamingError as err:
-        raise PlanError(str(err)) from None
+        raise ConfigurationError(str(err)) from None
     except ValueError as err:  # a declared field without a storable name
-        raise PlanError(f"Stream '{label}': {err}. Rename the field at the source or deselect it.") from None
+        raise ConfigurationError(f"Stream '{label}': {err}. Rename the field at the source or deselect it.") from None
     return StreamPlan(
         namespace=stream.namespace,
         name=stream.name,
@@ -138,7 +135,7 @@ def plan_catalog(catalog: ConfiguredAirbyteCatalog) -> list[StreamPlan]:
     for plan in plans:
         other = by_table.setdefault(plan.table, plan)
         if other is not plan:
-            raise PlanError(
+            raise ConfigurationError(
                 f"Streams '{other.label}' and '{plan.label}' would both be stored in the Convex table '{plan.table}'. "
                 "Give one of them another name or namespace (for example with a stream prefix), or sync only one."
             )

@@ -30,11 +30,6 @@ MAX_POLL_DELAY_S = 10.0
 PROGRESS_EVERY_S = 30.0
 
 
-class IndexTimeoutError(DestinationError):
-    """Convex did not finish building the primary-key indexes before the deadline."""
-
-    failure_type = TRANSIENT_ERROR
-
 
 def prepare_tables(
     client: ConvexClient,
@@ -76,7 +71,7 @@ def wait_for_indexes(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Poll until every table's primary-key index is ready; IndexTimeoutError at the deadline."""
+    """Poll until every table's primary-key index is ready; DestinationError at the deadline."""
     started = clock()
     deadline = started + timeout_s
     delay = FIRST_POLL_DELAY_S
@@ -95,10 +90,11 @@ def wait_for_indexes(
                 logger.info(f"Primary-key indexes are ready after {now - started:.1f} s.")
             return
         if now >= deadline:
-            raise IndexTimeoutError(
+            raise DestinationError(
                 f"Convex did not finish building the primary-key indexes of {', '.join(tables)} within "
                 f"{timeout_s:g} s (index_ready_timeout_seconds). Big tables take longer to index; the build goes on "
-                "in Convex, so retry the sync later, or raise the index build timeout in the destination settings."
+                "in Convex, so retry the sync later, or raise the index build timeout in the destination settings.",
+                failure_type=TRANSIENT_ERROR,
             )
         if now >= next_progress:
             logger.info(

@@ -2,7 +2,7 @@
 
 Serialization happens once per record, here, with orjson; the batch and the request body are
 then built by joining these bytes, never by re-serializing. A record that Convex could never
-store (data that is not an object, or a document over Convex's 1 MiB limit) raises RecordError
+store (data that is not an object, or a document over Convex's 1 MiB limit) raises DestinationError
 naming the stream and the size: the sync stops rather than silently dropping it.
 
 Deletes in dedup mode. Convex deletes the document matching a deleted record's key, but when
@@ -54,13 +54,6 @@ from .sizes import (
 )
 
 
-class RecordError(DestinationError):
-    """A record cannot be stored in Convex; the message names its stream and what is wrong.
-
-    A record past a Convex limit is a config_error (the user must exclude or shrink data); data
-    that is not an object is a system_error (the source broke the protocol).
-    """
-
 
 @dataclass(frozen=True)
 class EncodedRecord:
@@ -93,7 +86,7 @@ class RecordEncoder:
         """
         data = record.get("data")
         if not isinstance(data, dict):
-            raise RecordError(
+            raise DestinationError(
                 f"A record of stream '{self._plan.label}' has data of type {_json_type(data)}; Convex stores only "
                 "objects (documents). This is a problem in the source connector's output.",
                 failure_type=SYSTEM_ERROR,
@@ -108,7 +101,7 @@ class RecordEncoder:
         try:
             data = self._fields.apply(data)
         except FieldNameError as err:
-            raise RecordError(f"A record of stream '{self._plan.label}': {err}. Rename the field at the source or "
+            raise DestinationError(f"A record of stream '{self._plan.label}': {err}. Rename the field at the source or "
                               "deselect it in the connection.", failure_type=CONFIG_ERROR) from None
         payload = self._payload(data)
         size = self._check(data, payload)
@@ -123,11 +116,11 @@ class RecordEncoder:
         try:
             return orjson.dumps(data)
         except TypeError as err:
-            raise RecordError(f"A record of stream '{self._plan.label}' cannot be serialized to JSON: {err}.",
+            raise DestinationError(f"A record of stream '{self._plan.label}' cannot be serialized to JSON: {err}.",
                               failure_type=SYSTEM_ERROR) from None
 
     def _check(self, data: dict[str, Any], payload: bytes) -> int:
-        """The document's Convex size; raises RecordError naming the field past a Convex limit."""
+        """The document's Convex size; raises DestinationError naming the field past a Convex limit."""
         problem = shape_problem(data) if may_break_shape_limits(payload, len(data)) else None
         if problem is None:
             size = document_size(data)
@@ -138,7 +131,7 @@ class RecordEncoder:
             remedy = "Exclude its large fields or the stream in the connection's settings, or shrink the data at the source."
         else:
             remedy = "Deselect or reshape that field at the source."
-        raise RecordError(f"A record of stream '{self._plan.label}' {problem}. {remedy}", failure_type=CONFIG_ERROR)
+        raise DestinationError(f"A record of stream '{self._plan.label}' {problem}. {remedy}", failure_type=CONFIG_ERROR)
 
 def _json_type(value: Any) -> str:
     if value is None:

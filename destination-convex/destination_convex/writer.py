@@ -34,7 +34,7 @@ from convex_shared import ConvexClient, ConvexError
 from .batches import Batcher, ImportRequest, TableSpec
 from .checkpoints import Checkpoints
 from .dedup_conflicts import duplicate_keys_error, is_duplicate_key_failure
-from .errors import SYSTEM_ERROR, TRANSIENT_ERROR, ConvexStepError, DestinationError
+from .errors import TRANSIENT_ERROR, ConvexStepError, DestinationError
 from .options import MIB, WriterOptions
 from .pacing import WritePacer
 from .pipeline import Pipeline, RequestFailed
@@ -56,16 +56,6 @@ class MessageSource(Protocol):
     def batches(self, tick_s: float) -> Iterator[list[dict[str, Any]]]: ...
 
 
-class UnknownStreamError(DestinationError):
-    """The source sent a record for a stream that is not in the configured catalog."""
-
-    failure_type = SYSTEM_ERROR
-
-
-class TablesKeptError(DestinationError):
-    """Some replacing streams did not complete, so their tables were left as they were."""
-
-    failure_type = TRANSIENT_ERROR
 
 
 @dataclass
@@ -166,7 +156,7 @@ class Writer:
         stream, namespace = record.get("stream"), record.get("namespace")
         plan = self._plan_for(namespace, stream)
         if plan is None:
-            raise UnknownStreamError(
+            raise DestinationError(
                 f"The source sent a record for stream '{stream}'"
                 + (f" in namespace '{namespace}'" if namespace is not None else "")
                 + ", which is not in the configured catalog. Refresh the source schema in the connection and retry."
@@ -322,7 +312,7 @@ class Writer:
         self._log_summary()
         failed = [(table, held) for table, held in kept if held.records or self._replacements.statuses_seen]
         if failed:
-            raise TablesKeptError(kept_message(failed))
+            raise DestinationError(kept_message(failed), failure_type=TRANSIENT_ERROR)
         for table, held in kept:
             self._logger.warning(f"Stream '{held.label}': {held.reason}, so the Convex table '{table}' was left as it was.")
 

@@ -11,7 +11,8 @@ from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 from convex_shared.functions import ConvexFunctionError, Failure
 
 from destination_convex.input import IterableSource
-from destination_convex.mutation_writer import MutationBatcher, MutationCall, MutationWriter, RecordRejected
+from destination_convex.errors import ConfigurationError
+from destination_convex.mutation_writer import MutationBatcher, MutationCall, MutationWriter
 from destination_convex.options import WriterOptions
 from destination_convex.plan import plan_catalog
 
@@ -78,5 +79,5 @@ def test_a_convex_error_names_the_record_by_its_position_in_the_sync() -> None:
                 raise ConvexFunctionError("ingest:records", Failure.CONVEX_ERROR, "Uncaught ConvexError",
                                           {"recordIndex": index})
 
-    with pytest.raises(RecordRejected, match=r"record 6 \(position 1 in batch"):
+    with pytest.raises(ConfigurationError, match=r"record 6 \(position 1 in batch"):
         list(_writer(send, max_records=4).run(IterableSource(_records(8))))

@@ -2,7 +2,8 @@
 
 import pytest
 
-from destination_convex.options import MIB, OptionsError, WriterOptions
+from destination_convex.errors import ConfigurationError
+from destination_convex.options import MIB, WriterOptions
 
 OLD_CONFIG = {"deployment_url": "https://murky-swan-635.convex.cloud", "access_key": "prod:murky-swan-635|" + "ab" * 24}
 
@@ -44,7 +45,7 @@ def test_values_are_read() -> None:
     ],
 )
 def test_bad_values_name_the_field(field: str, value: object, words: str) -> None:
-    with pytest.raises(OptionsError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         WriterOptions.from_config({**OLD_CONFIG, field: value})
     assert field in str(caught.value) and words in str(caught.value)
     assert caught.value.failure_type == "config_error"

@@ -5,7 +5,8 @@ from typing import Any
 import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer
 
-from destination_convex.plan import PlanError, WriteMode, is_truncate_refresh, plan_catalog
+from destination_convex.errors import ConfigurationError
+from destination_convex.plan import WriteMode, is_truncate_refresh, plan_catalog
 
 SCHEMA = {"type": "object", "properties": {"_id": {"type": "string"}, "name": {"type": "string"}}}
 
@@ -59,19 +60,19 @@ def test_truncate_refresh(generation: int | None, minimum: int | None, truncate:
 
 @pytest.mark.parametrize("mode", ["update", "soft_delete"])
 def test_unsupported_modes_are_config_errors(mode: str) -> None:
-    with pytest.raises(PlanError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         plan_catalog(catalog(stream("users", mode)))
     assert "users" in str(caught.value) and mode in str(caught.value)
     assert caught.value.failure_type == "config_error"
 
 
 def test_dedup_without_key_is_refused() -> None:
-    with pytest.raises(PlanError, match="no primary key"):
+    with pytest.raises(ConfigurationError, match="no primary key"):
         plan_catalog(catalog(stream("users", "append_dedup")))
 
 
 def test_two_streams_in_one_table_are_refused() -> None:
-    with pytest.raises(PlanError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         plan_catalog(catalog(stream("a_b", "append"), stream("b", "append", namespace="a")))
     assert "a_b" in str(caught.value) and "a.b" in str(caught.value)
 

@@ -14,7 +14,8 @@ from convex_shared import ConvexRequestError
 from destination_convex.fields import FieldMapping
 from destination_convex.errors import ConfigurationError, ConvexStepError
 from destination_convex.plan import StreamPlan, WriteMode
-from destination_convex.preparation import IndexTimeoutError, prepare_tables
+from destination_convex.errors import DestinationError
+from destination_convex.preparation import prepare_tables
 
 
 def plan(name: str, mode: WriteMode, truncate: bool = False, key: tuple = ()) -> StreamPlan:
@@ -93,7 +94,7 @@ def test_progress_is_logged_while_waiting(caplog: pytest.LogCaptureFixture) -> N
 
 def test_timeout_is_a_clear_error() -> None:
     client = FakeClient(ready_after=10**9)
-    with pytest.raises(IndexTimeoutError) as caught:
+    with pytest.raises(DestinationError) as caught:
         run(client, [plan("d", WriteMode.DEDUP, key=(("n",),))], timeout=5)
     assert "within 5 s" in str(caught.value) and "d" in str(caught.value)
     assert caught.value.failure_type == "transient_error"

@@ -5,7 +5,8 @@ import pytest
 
 from destination_convex.fields import FieldMapping
 from destination_convex.plan import StreamPlan, WriteMode
-from destination_convex.records import RecordEncoder, RecordError
+from destination_convex.errors import DestinationError
+from destination_convex.records import RecordEncoder
 from destination_convex.sizes import APPEND_WRITE_OVERHEAD, SYSTEM_FIELDS_SIZE
 
 
@@ -50,7 +51,7 @@ def test_metadata_fields() -> None:
 
 @pytest.mark.parametrize("data", [None, [1, 2], "text", 3])
 def test_data_that_is_not_an_object(data: object) -> None:
-    with pytest.raises(RecordError) as caught:
+    with pytest.raises(DestinationError) as caught:
         RecordEncoder(plan()).encode({"data": data})
     assert "shop.orders" in str(caught.value)
     assert caught.value.failure_type == "system_error"
@@ -58,7 +59,7 @@ def test_data_that_is_not_an_object(data: object) -> None:
 
 def test_the_size_limit_is_convex_size_not_json_bytes() -> None:
     # 117,000 numbers: 234 KB of JSON, but 1.0 MiB as Convex counts them (9 bytes each).
-    with pytest.raises(RecordError) as caught:
+    with pytest.raises(DestinationError) as caught:
         RecordEncoder(plan()).encode({"data": {"n": [[1] * 8000 for _ in range(15)]}})
     message = str(caught.value)
     assert "shop.orders" in message and "Convex's size accounting" in message
@@ -68,7 +69,7 @@ def test_the_size_limit_is_convex_size_not_json_bytes() -> None:
 
 def test_a_string_record_just_under_the_limit_passes() -> None:
     RecordEncoder(plan()).encode({"data": {"blob": "x" * (1024 * 1024 - 100)}})
-    with pytest.raises(RecordError):
+    with pytest.raises(DestinationError):
         RecordEncoder(plan()).encode({"data": {"blob": "x" * (1024 * 1024 - 60)}})
 
 
@@ -82,7 +83,7 @@ def test_a_string_record_just_under_the_limit_passes() -> None:
     ],
 )
 def test_shape_limits_name_stream_and_field(data: dict, words: str) -> None:
-    with pytest.raises(RecordError) as caught:
+    with pytest.raises(DestinationError) as caught:
         RecordEncoder(plan()).encode({"data": data})
     assert words in str(caught.value) and "shop.orders" in str(caught.value)
     assert caught.value.failure_type == "config_error"

@@ -20,8 +20,8 @@ from destination_convex.errors import ConvexStepError
 from destination_convex.input import IterableSource
 from destination_convex.options import WriterOptions
 from destination_convex.plan import StreamPlan, WriteMode
-from destination_convex.records import RecordError
-from destination_convex.writer import UnknownStreamError, Writer
+from destination_convex.errors import DestinationError
+from destination_convex.writer import Writer
 
 
 def plan(name: str, mode: WriteMode = WriteMode.APPEND) -> StreamPlan:
@@ -125,10 +125,10 @@ def test_failure_raises_and_emits_no_later_state() -> None:
 
 
 def test_record_problems_stop_the_sync() -> None:
-    with pytest.raises(UnknownStreamError, match="'zzz'"):
+    with pytest.raises(DestinationError, match="'zzz'"):
         run(FakeClient(), [plan("a")], [record("zzz", 1)])
     bad = {"type": "RECORD", "record": {"stream": "a", "data": [1, 2]}}
-    with pytest.raises(RecordError, match="'a'"):
+    with pytest.raises(DestinationError, match="'a'"):
         run(FakeClient(), [plan("a")], [bad])
 
 
