@@ -25,7 +25,6 @@ from .pages import (
     parse_empty,
     parse_indexes_ready,
     parse_null,
-    parse_object,
     parse_schemas_by_component,
     parse_snapshot_page,
     parse_table_column_names,
@@ -129,11 +128,11 @@ class ConvexClient:
         """Succeeds when the key may export from this deployment (and the plan allows it)."""
         self._transport.call("GET", f"{_EXPORT}/test_streaming_export_connection", parse_null)
 
-    def json_schemas(self, delta_schema: bool = True, by_component: bool = True, fmt: str = "json") -> dict[str, Any]:
-        """Inferred JSON schemas of the active tables (`{component: {table: schema}}` when by_component)."""
-        params = {"deltaSchema": _bool(delta_schema), "byComponent": _bool(by_component), "format": fmt}
-        parse = parse_schemas_by_component if by_component else parse_object
-        return self._transport.call("GET", f"{_EXPORT}/json_schemas", parse, params=params)
+    def json_schemas(self, delta_schema: bool = True) -> dict[str, Any]:
+        """Inferred JSON schemas of the active tables, `{component: {table: schema}}`, in the clean json
+        format's rendering; `delta_schema` adds the change-log fields (`_table`, `_ts`, `_deleted`...)."""
+        params = {"deltaSchema": _bool(delta_schema), "byComponent": "true", "format": "json"}
+        return self._transport.call("GET", f"{_EXPORT}/json_schemas", parse_schemas_by_component, params=params)
 
     def get_table_column_names(self) -> dict[str, list[tuple[str, list[str]]]]:
         """Every active table's top-level column names, `{component: [(table, columns)]}`. Never fails on a

@@ -121,7 +121,7 @@ def _table_schemas(functions_config: FunctionsConfig, client_id: str, logger: lo
         return {}
     try:
         with ConvexClient(functions_config.connection, client_id, logger) as client:
-            by_component = client.json_schemas(delta_schema=False, by_component=True, fmt="json")
+            by_component = client.json_schemas(delta_schema=False)
     except ConvexError as err:
         logger.info(f"Could not read table schemas ({err.details or err.explanation}); inferring stream schemas "
                     "from the functions' results instead.")

@@ -108,7 +108,7 @@ class SourceConvex(AbstractSource):
             logger.info("This Convex backend has no test_streaming_export_connection route; checking with "
                         "json_schemas instead.")
             try:
-                client.json_schemas(delta_schema=True, by_component=True, fmt="json")
+                client.json_schemas()
             except ConvexRequestError as refused:
                 # Refusing to describe a table comes after the key and the plan were accepted (discover
                 # and read fall back to column names then, see table_schemas).

@@ -64,7 +64,7 @@ def deployment_schemas(
     `find_refused=False` (a read) skips the snapshot page per table that finds the refused tables: a
     read needs no schema, and discover already named them; the warning then names none."""
     try:
-        return all_tables(client.json_schemas(delta_schema=True, by_component=True, fmt="json"))
+        return all_tables(client.json_schemas())
     except ConvexRequestError as err:
         if err.code not in REFUSED_CODES:
             raise
