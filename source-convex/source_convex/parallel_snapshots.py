@@ -68,7 +68,8 @@ class ParallelSnapshots:
             while waiting and len(active) < self._width:
                 table, job = waiting.popleft()
                 # Its own checkpointer: the cadence counts this table's pages, as when tables are read alone.
-                context = dataclasses.replace(self._context, checkpointer=Checkpointer(self._context.checkpointer.cadence))
+                cadence = self._context.checkpointer.cadence
+                context = dataclasses.replace(self._context, checkpointer=Checkpointer(cadence))
                 lane: Lane[Any, Any] = Lane(pool, context, self._wake)
                 active.append(_Turn(table, lane, job(lane)))
             self._wake.clear()  # before looking: a page landing from here on wakes the wait below
