@@ -8,8 +8,6 @@ table being read is in flight.
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 from convex_local import LocalDeployment
-from source_helpers import config_for
+from source_helpers import config_for, protocol_catalog, run_process
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -71,29 +69,15 @@ class Sync:
         return [m["trace"]["error"] for m in self.messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
 
 
-def _catalog(names: list[str]) -> dict[str, Any]:
-    return {"streams": [{
-        "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"],
-                   "source_defined_cursor": True, "default_cursor_field": ["_ts"]},
-        "sync_mode": "incremental", "destination_sync_mode": "append_dedup", "cursor_field": ["_ts"],
-        "primary_key": [["_id"]],
-    } for name in names]}
-
-
 def _read(dep: LocalDeployment, tmp_path: Path, parallel: int, state: list[dict[str, Any]] | None = None,
           retry: str = "default") -> Sync:
-    files = {"config": config_for(dep, parallel_snapshots=parallel), "catalog": _catalog(TABLES)}
+    files: dict[str, object] = {"config": config_for(dep, parallel_snapshots=parallel),
+                                "catalog": protocol_catalog(*TABLES)}
     if state is not None:
         files["state"] = state
-    argv = [sys.executable, "-c", RUNNER, retry, "read"]
-    for name, content in files.items():
-        path = tmp_path / f"{name}-{parallel}-{len(list(tmp_path.iterdir()))}.json"
-        path.write_text(json.dumps(content))
-        argv += [f"--{name}", str(path)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=100)
-    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert dep.admin_key not in proc.stdout + proc.stderr
-    return Sync(proc.returncode, lines, proc.stdout[-3000:] + proc.stderr[-3000:])
+    code, lines, output = run_process([sys.executable, "-c", RUNNER, retry, "read"], tmp_path, 100, **files)
+    assert dep.admin_key not in output
+    return Sync(code, lines, output[-6000:])
 
 
 def _seed(dep: LocalDeployment) -> dict[str, list[str]]:
