@@ -70,9 +70,9 @@ class Sync:
 
 
 def _read(dep: LocalDeployment, tmp_path: Path, parallel: int, state: list[dict[str, Any]] | None = None,
-          retry: str = "default") -> Sync:
+          retry: str = "default", mode: str = "incremental") -> Sync:
     files: dict[str, object] = {"config": config_for(dep, parallel_snapshots=parallel),
-                                "catalog": protocol_catalog(*TABLES)}
+                                "catalog": protocol_catalog(*TABLES, mode=mode)}
     if state is not None:
         files["state"] = state
     code, lines, output = run_process([sys.executable, "-c", RUNNER, retry, "read"], tmp_path, 100, **files)
@@ -85,11 +85,12 @@ def _seed(dep: LocalDeployment) -> dict[str, list[str]]:
     return {table: sorted(dep.generate(table, 12 + 5 * index, seed=index)) for index, table in enumerate(TABLES)}
 
 
-def _check_states_follow_records(sync: Sync) -> None:
-    """Every stream's first state (its started state) comes before any record of the sync, and
-    every later state counts (sourceStats) exactly the records of that stream sent since the one
-    before: a state never covers a page whose records are still to come."""
-    first_record = next(i for i, m in enumerate(sync.messages) if m["type"] == "RECORD")
+def _check_states_follow_records(sync: Sync, started_first: bool = True) -> None:
+    """Every stream's first state (its started state) comes before any record of the sync (when
+    `started_first`: every stream starts a new snapshot), and every later state counts (sourceStats)
+    exactly the records of that stream sent since the one before: a state never covers a page whose
+    records are still to come."""
+    first_record = next(i for i, m in enumerate(sync.messages) if m["type"] == "RECORD") if started_first else 0
     sent: dict[str, int] = defaultdict(int)
     seen_state: set[str] = set()
     for index, message in enumerate(sync.messages):
@@ -99,7 +100,7 @@ def _check_states_follow_records(sync: Sync) -> None:
             state = message["state"]
             name = state["stream"]["stream_descriptor"]["name"]
             if name not in seen_state:
-                assert index < first_record, f"{name}'s started state came after a record"
+                assert not started_first or index < first_record, f"{name}'s started state came after a record"
                 seen_state.add(name)
             assert state["sourceStats"]["recordCount"] == sent[name]
             sent[name] = 0
@@ -172,3 +173,30 @@ def test_no_more_than_one_request_per_table_is_in_flight(convex_server: LocalDep
     assert min(later - first for first, later in zip(starts, starts[2:])) >= latency_s - 0.01
     # ...while 2 of them do overlap: both tables' requests were in flight at once.
     assert min(later - first for first, later in zip(starts, starts[1:])) < latency_s / 2
+
+
+def test_snapshots_too_old_restart_each_table_while_others_read_on(
+    convex_server: LocalDeployment, tmp_path: Path
+) -> None:
+    expected = _seed(convex_server)
+    convex_server.faults.inject(route="list_snapshot", kind="500", rate=0.08, count=1, seed=8)
+    failed = _read(convex_server, tmp_path, 4, retry="no-retry", mode="full_refresh")
+    assert failed.code != 0
+    delivered = failed.records()
+    half_read = [name for name in TABLES if 0 < len(delivered.get(name, [])) < len(expected[name])]
+    assert len(half_read) >= 2
+    convex_server.faults.clear()
+    convex_server.clock.advance(6 * 86_400 * 10**9)  # past the 5 days Convex keeps snapshots
+
+    resumed = _read(convex_server, tmp_path, 4, state=failed.last_states(), mode="full_refresh")
+    assert resumed.code == 0, resumed.output
+    unfinished = {s["stream"]["stream_descriptor"]["name"] for s in failed.last_states()
+                  if s["stream"]["stream_state"]["snapshot_has_more"]}
+    assert set(half_read) <= unfinished
+    restarted = {name for m in resumed.messages if m["type"] == "LOG" and "(SnapshotTooOld)" in m["log"]["message"]
+                 for name in TABLES if f"snapshot of {name} " in m["log"]["message"]}
+    assert restarted == unfinished  # one restart for each table whose snapshot was left unfinished
+    # Every table is complete: the restarted ones from the start, at a newer snapshot.
+    assert {name: sorted(row["_id"] for row in rows) for name, rows in resumed.records().items()} == expected
+    _check_states_follow_records(resumed, started_first=False)
+    assert resumed.statuses() == {name: ["STARTED", "RUNNING", "COMPLETE"] for name in TABLES}
