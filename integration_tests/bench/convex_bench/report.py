@@ -367,6 +367,13 @@ def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, ma
     from .functions_modes import section as b5  # the Functions API modes (both connectors)
 
     lines += b5(runs, sizes.functions)
+    if side in (None, "source"):
+        from .slow_server import section as b6
+
+        lines += b6(runs, sizes.slow_server)
+    from .startup import section as b7
+
+    lines += b7(runs)
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
