@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any
 
 CDK = "airbyte_cdk"
 
@@ -46,7 +47,7 @@ def _defer_package_init(name: str) -> None:
     module = importlib.util.module_from_spec(spec)
     loader = spec.loader
 
-    def __getattr__(attribute: str) -> Any:  # noqa: N807 (PEP 562 spells it so)
+    def __getattr__(attribute: str) -> Any:
         # `import airbyte_cdk.a.b as c` asks the package for `a` while `a` is still being imported
         # (its attribute is set on the package only once it is done): answer with the module.
         submodule = sys.modules.get(f"{name}.{attribute}")

@@ -22,9 +22,10 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Sequence
+from typing import IO, TYPE_CHECKING
 
 import orjson
 
@@ -141,7 +142,7 @@ def _committed(line: bytes, count: int) -> int:
     return max(count, int(blob["seq"]) + 1)
 
 
-def run(bench: "Bench", n: int = N) -> list[ScaleRun]:
+def run(bench: Bench, n: int = N) -> list[ScaleRun]:
     from .scenarios import _remove_data, destination_catalog
 
     checkpoints = [n // 4, n // 2, n]  # 0.5M, 1M, 2M
@@ -198,10 +199,10 @@ def section(runs: Sequence[ScaleRun], n: int, command: str, measured_at: str) ->
     from .report import _mb
 
     lines = [f"### B8 — scale: one table of {n:,} documents", "",
-             f"Measured {measured_at} with `{command}`. Each connector ran once as its own process; at each "
+             (f"Measured {measured_at} with `{command}`. Each connector ran once as its own process; at each "
              "checkpoint the harness noted the elapsed time and the process's peak resident set so far "
              "(source: RECORD lines on its stdout; destination: records confirmed by its STATE messages). "
-             "**Per 100k** is the time of that segment divided by its records.", "",
+             "**Per 100k** is the time of that segment divided by its records."), "",
              "| connector | records | elapsed | per 100k (segment) | peak RSS so far | RSS now |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     notes = []

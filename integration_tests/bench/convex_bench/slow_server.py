@@ -14,7 +14,8 @@ with the server's stays near the floor however slow the server is.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import contenders as c
 
@@ -34,14 +35,14 @@ def case_name(n: int, label: str) -> str:
     return f"slow server {n // 1000}k, {label}"
 
 
-def run(bench: "Bench", n: int, contenders: list[str]) -> None:
+def run(bench: Bench, n: int, contenders: list[str]) -> None:
     for label, settings in CASES:
         # Every case sets every knob, so a case never inherits the previous one's.
         full = {"page_delay_s": 0.0, "page_render": "stored", **settings}
         bench.snapshot("B6", n, contenders, case=case_name(n, label), server_settings=full)
 
 
-def section(runs: Sequence["Run"], n: int) -> list[str]:
+def section(runs: Sequence[Run], n: int) -> list[str]:
     """The B6 table for the report (source side)."""
     from .report import NAMES, RUN_HEADER, _find, _run_row, _table, _x
 
@@ -63,9 +64,9 @@ def section(runs: Sequence["Run"], n: int) -> list[str]:
     if not rows:
         return []
     lines = [f"### B6 — a {n:,}-document snapshot when the server is the slow side", "",
-             "The same table read in full with the server as it is, adding 20 ms or 100 ms to every page "
+             ("The same table read in full with the server as it is, adding 20 ms or 100 ms to every page "
              "(`--page-delay-s`: a remote deployment's storage and network), or rendering every document value by "
              "value instead of joining stored text (`--page-render generic`: a server that builds pages from "
-             "objects).", ""]
+             "objects)."), ""]
     lines += _table(["server"] + RUN_HEADER, rows, right_from=2)
     return lines + ["", ("; ".join(notes) + ".") if notes else "", ""]

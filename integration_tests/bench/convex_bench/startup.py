@@ -14,8 +14,9 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from . import contenders as c
 from . import datasets
@@ -38,7 +39,7 @@ def case_name(side: str, command: str) -> str:
 def import_seconds(argv: list[str], stdin: Path | None = None) -> float:
     """Seconds the interpreter reports for the top-level imports of one run of `argv`."""
     with open(stdin, "rb") if stdin is not None else open(os.devnull, "rb") as handle:
-        done = subprocess.run(argv, capture_output=True, stdin=handle,
+        done = subprocess.run(argv, check=False, capture_output=True, stdin=handle,
                               env={**os.environ, "PYTHONPROFILEIMPORTTIME": "1"})
     total_us = 0
     for line in done.stderr.decode("utf-8", "replace").splitlines():
@@ -48,7 +49,7 @@ def import_seconds(argv: list[str], stdin: Path | None = None) -> float:
     return total_us / 1e6
 
 
-def run(bench: "Bench", contenders: list[str]) -> None:
+def run(bench: Bench, contenders: list[str]) -> None:
     from .scenarios import _remove_data, destination_catalog
 
     bench.log(f"B7: start-up of spec, check and a {TINY}-document read / write")
@@ -98,14 +99,14 @@ def run(bench: "Bench", contenders: list[str]) -> None:
             run_.import_s = imports.get((run_.contender, run_.case), run_.import_s)
 
 
-def _measure(bench: "Bench", server: ServerProcess | None, side: str | None, command: str, who: str,
+def _measure(bench: Bench, server: ServerProcess | None, side: str | None, command: str, who: str,
              argv: list[str], expected: int | None, stdin: Path | None = None) -> None:
     from .measure import check, run_child
     from .scenarios import Run
 
     case = case_name(side, command) if side else command
 
-    def once() -> "Run":
+    def once() -> Run:
         result = run_child(argv, stdin=stdin)
         check(result, f"{who} (B7, {case})", expected,
               secret=server.endpoint.admin_key if server and server.endpoint else "")
@@ -118,7 +119,7 @@ def _measure(bench: "Bench", server: ServerProcess | None, side: str | None, com
     bench._best(once)
 
 
-def section(runs: Sequence["Run"]) -> list[str]:
+def section(runs: Sequence[Run]) -> list[str]:
     """The B7 table (both connectors' rows)."""
     from .report import NAMES, _find, _mb, _s, _table
     from .scenarios import DEFAULT_REPEAT
@@ -145,10 +146,10 @@ def section(runs: Sequence["Run"]) -> list[str]:
     if not rows:
         return []
     lines = ["### B7 — start-up: spec, check and a tiny read / write", "",
-             f"Each command as its own process, fastest of {DEFAULT_REPEAT['B7']} runs (wall time from spawn to exit); the read "
+             (f"Each command as its own process, fastest of {DEFAULT_REPEAT['B7']} runs (wall time from spawn to exit); the read "
              f"and write move {TINY} documents. **Imports** is the interpreter's own account of one more run "
              "(`PYTHONPROFILEIMPORTTIME`, top-level imports summed). The last column is the wall time over the "
-             "bare interpreter's.", ""]
+             "bare interpreter's."), ""]
     lines += _table(["connector", "command", "contender", "wall time", "imports", "CPU", "peak RSS",
                      "÷ interpreter"], rows, right_from=3)
     return lines + ["", ("; ".join(notes) + ".") if notes else "", ""]

@@ -28,7 +28,7 @@ _PRINT = "\nimport json\nprint(json.dumps(out))\n"
 
 
 def _python(body: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], capture_output=True, text=True, timeout=100)
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(body)], check=False, capture_output=True, text=True, timeout=100)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 
