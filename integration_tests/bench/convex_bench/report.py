@@ -234,13 +234,18 @@ def _b1(runs: Sequence[Run], sizes: Sizes) -> list[str]:
     lines = [f"### B1 — full snapshot of one table of {sizes.snapshot:,} documents", ""]
     rows = [_run_row(NAMES[who], run) for who, run in found.items() if run]
     lines += _table(RUN_HEADER, rows)
-    ours, incumbent, floor = found[c.OURS], found[c.INCUMBENT], found[c.FLOOR]
+    notes = ratio_notes(found[c.OURS], found[c.INCUMBENT], found[c.FLOOR])
+    return lines + ["", _attempts_note(found.values()) + ("; ".join(notes) + "." if notes else ""), ""]
+
+
+def ratio_notes(ours: Run | None, incumbent: Run | None, floor: Run | None) -> list[str]:
+    """Ours ÷ the incumbent and ours ÷ the floor (throughput), for the runs that were measured."""
     notes = []
     if ours and incumbent:
         notes.append(f"ours ÷ incumbent throughput: **{_x(ours.records_per_s / incumbent.records_per_s)}**")
     if ours and floor:
         notes.append(f"ours ÷ floor throughput: **{ours.records_per_s / floor.records_per_s:.2f}**")
-    return lines + ["", _attempts_note(found.values()) + ("; ".join(notes) + "." if notes else ""), ""]
+    return notes
 
 
 def _b2(runs: Sequence[Run], sizes: Sizes) -> list[str]:

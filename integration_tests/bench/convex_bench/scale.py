@@ -143,7 +143,7 @@ def _committed(line: bytes, count: int) -> int:
 
 
 def run(bench: Bench, n: int = N) -> list[ScaleRun]:
-    from .scenarios import _remove_data, destination_catalog
+    from .scenarios import _remove_data, fresh_destination
 
     checkpoints = [n // 4, n // 2, n]  # 0.5M, 1M, 2M
     bench.log(f"B8: scale, one table of {n:,} documents (read by the source, written by the destination)")
@@ -174,23 +174,16 @@ def run(bench: Bench, n: int = N) -> list[ScaleRun]:
     finally:
         _remove_data(data)
     records = datasets.destination_input(n)
-    path = bench.workdir / "scale-dest.sqlite"
-    try:
-        with ServerProcess(path) as server:
-            assert server.endpoint is not None
-            config = bench.ws.config(server.endpoint, max_write_rate_mib_per_second=0)
-            catalog = bench.ws.write("catalog-scale-destination", destination_catalog(False))
-            write = ScaleRun(c.OURS, "destination")
-            _follow(c.our_destination_argv(config, catalog), write, _committed, records, checkpoints)
-            stored = sum(int(entry["params"].get("messages") or 0)
-                         for entry in server.ctl.request_log("import_airbyte_records") if entry["status"] == 200)
-            if stored != n or write.records != n:
-                raise ContenderFailed(f"the server accepted {stored} records and the destination confirmed "
-                                      f"{write.records}, expected {n}")
-            runs.append(write)
-            bench.log(f"  destination wrote {n:,} records in {write.wall_s:.1f} s")
-    finally:
-        _remove_data(path)
+    with fresh_destination(bench, bench.workdir / "scale-dest.sqlite") as (server, config, catalog):
+        write = ScaleRun(c.OURS, "destination")
+        _follow(c.our_destination_argv(config, catalog), write, _committed, records, checkpoints)
+        stored = sum(int(entry["params"].get("messages") or 0)
+                     for entry in server.ctl.request_log("import_airbyte_records") if entry["status"] == 200)
+        if stored != n or write.records != n:
+            raise ContenderFailed(f"the server accepted {stored} records and the destination confirmed "
+                                  f"{write.records}, expected {n}")
+        runs.append(write)
+        bench.log(f"  destination wrote {n:,} records in {write.wall_s:.1f} s")
     return runs
 
 

@@ -13,6 +13,8 @@ never repeated (the incumbent at 50 ms latency alone takes about seven).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -286,6 +288,20 @@ class Bench:
                 return run
         finally:
             _remove_data(data)
+
+
+@contextmanager
+def fresh_destination(bench: "Bench", path: Path, dedup: bool = False) -> Iterator[tuple[ServerProcess, Path, Path]]:
+    """A server on a new, empty data file at `path` (removed afterwards), with an unpaced destination
+    config and the `bench` stream's catalog: (server, config, catalog)."""
+    try:
+        with ServerProcess(path) as server:
+            assert server.endpoint is not None
+            config = bench.ws.config(server.endpoint, max_write_rate_mib_per_second=0)
+            catalog = bench.ws.write("catalog-destination", destination_catalog(dedup))
+            yield server, config, catalog
+    finally:
+        _remove_data(path)
 
 
 def _remove_data(path: Path) -> None:

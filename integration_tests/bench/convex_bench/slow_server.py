@@ -44,7 +44,7 @@ def run(bench: Bench, n: int, contenders: list[str]) -> None:
 
 def section(runs: Sequence[Run], n: int) -> list[str]:
     """The B6 table for the report (source side)."""
-    from .report import NAMES, RUN_HEADER, _find, _run_row, _table, _x
+    from .report import NAMES, RUN_HEADER, _find, _run_row, _table, ratio_notes
 
     rows, notes = [], []
     for label, _ in CASES:
@@ -53,12 +53,7 @@ def section(runs: Sequence[Run], n: int) -> list[str]:
         for who, run in found.items():
             if run:
                 rows.append([label] + _run_row(NAMES[who], run))
-        ours, incumbent, floor = found[c.OURS], found[c.INCUMBENT], found[c.FLOOR]
-        parts = []
-        if ours and floor:
-            parts.append(f"ours ÷ floor throughput **{ours.records_per_s / floor.records_per_s:.2f}**")
-        if ours and incumbent:
-            parts.append(f"ours ÷ incumbent **{_x(ours.records_per_s / incumbent.records_per_s)}**")
+        parts = ratio_notes(found[c.OURS], found[c.INCUMBENT], found[c.FLOOR])
         if parts:
             notes.append(f"{label}: " + ", ".join(parts))
     if not rows:

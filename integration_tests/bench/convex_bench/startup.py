@@ -50,7 +50,7 @@ def import_seconds(argv: list[str], stdin: Path | None = None) -> float:
 
 
 def run(bench: Bench, contenders: list[str]) -> None:
-    from .scenarios import _remove_data, destination_catalog
+    from .scenarios import _remove_data, fresh_destination
 
     bench.log(f"B7: start-up of spec, check and a {TINY}-document read / write")
     imports: dict[tuple[str, str], float] = {}
@@ -78,20 +78,13 @@ def run(bench: Bench, contenders: list[str]) -> None:
         records = datasets.destination_input(TINY)
         script = str(c.BIN / "destination-convex")
         for command in ("spec", "check", "write"):
-            path = bench.workdir / "startup-dest.sqlite"
-            try:
-                with ServerProcess(path) as server:
-                    assert server.endpoint is not None
-                    config = bench.ws.config(server.endpoint, max_write_rate_mib_per_second=0)
-                    catalog = bench.ws.write("catalog-b7-destination", destination_catalog(False))
-                    argv = ([script, "spec"] if command == "spec"
-                            else [script, "check", "--config", str(config)] if command == "check"
-                            else c.our_destination_argv(config, catalog))
-                    stdin = records if command == "write" else None
-                    _measure(bench, server, "destination", command, c.OURS, argv, None, stdin)
-                    imports[(c.OURS, case_name("destination", command))] = import_seconds(argv, stdin)
-            finally:
-                _remove_data(path)
+            with fresh_destination(bench, bench.workdir / "startup-dest.sqlite") as (server, config, catalog):
+                argv = ([script, "spec"] if command == "spec"
+                        else [script, "check", "--config", str(config)] if command == "check"
+                        else c.our_destination_argv(config, catalog))
+                stdin = records if command == "write" else None
+                _measure(bench, server, "destination", command, c.OURS, argv, None, stdin)
+                imports[(c.OURS, case_name("destination", command))] = import_seconds(argv, stdin)
     finally:
         _remove_data(data)
     for run_ in bench.runs:
