@@ -11,7 +11,7 @@ TEST_TOOLS := "pytest>=8" "pytest-timeout>=2.3" "pytest-xdist>=3.5" "requests-mo
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-unit wheels wheel-test demo pyairbyte-test reliability bench bench-parallel bench-server images image-test clean
+.PHONY: help install test test-unit wheels wheel-test demo pyairbyte-test reliability bench bench-parallel bench-scale bench-startup bench-server images image-test clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -59,6 +59,12 @@ bench: install ## Benchmarks side by side: ours vs the incumbent vs the floor (w
 
 bench-parallel: install ## Snapshots of 20 tables at 50 ms per request: parallel_snapshots=4 vs 1 vs the floor
 	$(PY) integration_tests/bench/parallel_snapshots.py
+
+bench-scale: install ## B8: a 2,000,000-document table read by the source and written by the destination (~10 min; writes the docs)
+	$(PY) integration_tests/bench/run.py --only B8
+
+bench-startup: install ## B7 alone: start-up time of spec, check and a tiny read / write, ours vs the incumbent (prints only)
+	$(PY) integration_tests/bench/run.py --only B7 --no-write
 
 bench-server: install ## Time the local server serving one 1024-document snapshot page
 	$(PY) -m convex_local.bench
