@@ -72,8 +72,7 @@ class ImportRequest:
     counts: Mapping[str, int]
     #: True when every table in it deduplicates, so a retry cannot duplicate rows.
     idempotent: bool
-    #: Import messages in the body, and what they write in Convex's accounting (for pacing).
-    messages: int = 0
+    #: What the body writes in Convex's accounting (for pacing).
     write_bytes: int = 0
 
     @property
@@ -207,11 +206,9 @@ class Batcher(OpenBuffers):
         body = b"".join((_OPEN, entries, _MIDDLE, encoded, _CLOSE))
         counts = {buffer.spec.table: len(buffer.records) for buffer in buffers}
         idempotent = all(buffer.spec.idempotent for buffer in buffers)
-        messages = sum(buffer.messages for buffer in buffers)
         write_bytes = sum(buffer.write_bytes for buffer in buffers)
         for buffer in buffers:
             self._buffered_bytes -= buffer.record_bytes
             buffer.records = []
             buffer.record_bytes = buffer.messages = buffer.write_bytes = 0
-        return ImportRequest(body=body, counts=counts, idempotent=idempotent, messages=messages,
-                             write_bytes=write_bytes)
+        return ImportRequest(body=body, counts=counts, idempotent=idempotent, write_bytes=write_bytes)

@@ -93,16 +93,15 @@ class Checkpoints:
         dropped = len(self._pending) - len(pending)
         self._pending = pending
         self._received[table] = self._acknowledged[table]
+        for stream, stream_table in self._table_of.items():
+            if stream_table == table:  # its dropped records are no later state's destinationStats
+                self._since_state.pop(stream, None)
         self.states_dropped += dropped
         return dropped
 
     def received_count(self, table: str) -> int:
         """Records of `table` received so far."""
         return self._received[table]
-
-    def acknowledged_count(self, table: str) -> int:
-        """Records of `table` Convex has acknowledged so far."""
-        return self._acknowledged[table]
 
     def release(self) -> list[dict[str, Any]]:
         """The STATE messages that may be emitted now, oldest first."""

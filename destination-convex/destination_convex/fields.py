@@ -22,9 +22,8 @@ from typing import Any, Final, Iterable
 
 from convex_shared.naming import MAX_FIELD_NAME_LEN, PREFIX, convex_field_name
 
-#: The stored name of Convex's delete flag, and the prefix of the CDC fields it drops.
+#: The stored name of Convex's delete flag.
 DELETE_FLAG: Final = "source_ab_cdc_deleted_at"
-CDC_PREFIX: Final = "source_ab_cdc"
 
 
 class FieldNameError(ValueError):

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import orjson
+from convex_shared import ConvexError
 from convex_shared.functions import ConvexFunctionError, Failure
 
 from .batches import ImportRequest, OpenBuffers
@@ -147,7 +148,12 @@ class MutationWriter(Writer):
         self._encoders = {plan.key: RawRecordEncoder(plan) for plan in plans}  # type: ignore[misc]
 
     def _send(self, request: ImportRequest) -> None:
-        assert isinstance(request, MutationCall)
+        if not isinstance(request, MutationCall):
+            raise TypeError(f"mutation mode sends MutationCall requests, not {type(request).__name__}")
+        if self._pacer is not None:
+            # What the function writes is its own; its arguments are the closest measure of it we have, and
+            # its writes fill the same per-second window the app's mutations need (see pacing).
+            self._pacer.acquire(len(request.body))
         self._send_call(request)
 
     def _send_call(self, call: MutationCall) -> None:
@@ -188,6 +194,11 @@ class MutationWriter(Writer):
                           f"{self._target}; emitted {self._checkpoints.states_released} states.")
 
     def _failure(self, failure: RequestFailed) -> BaseException:
-        if isinstance(failure.cause, (DestinationError, ConvexFunctionError)):
-            return failure.cause
-        return super()._failure(failure)
+        # Not the import writer's explanation: a function's 500 says nothing about duplicate keys, and
+        # the records went to the function, not straight into tables.
+        cause = failure.cause
+        if isinstance(cause, ConvexError) and not isinstance(cause, ConvexFunctionError):
+            streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
+            return ConvexStepError(f"Calling {self._target} with {failure.request.record_count} records of "
+                                   f"stream(s) {streams}", cause)
+        return cause

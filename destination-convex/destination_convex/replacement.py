@@ -116,21 +116,20 @@ class Replacements:
             self._keep(held, "the source reported the stream INCOMPLETE")
         return False
 
-    def at_end_of_input(self) -> tuple[list[str], list[str]]:
-        """(tables to replace now, tables just given up), for the streams still held at the end."""
-        replace, kept = [], []
+    def at_end_of_input(self) -> list[str]:
+        """The tables to replace now, of the streams still held at the end (the others are given up:
+        see `kept`)."""
+        replace = []
         for table, held in self._held.items():
             if held.outcome is not Outcome.HELD:
                 continue
             if self.statuses_seen:
                 self._keep(held, "the input ended before the source reported the stream COMPLETE")
-                kept.append(table)
             elif held.records:
                 replace.append(table)
             else:
                 self._keep(held, "the stream sent no record and the source reports no stream status")
-                kept.append(table)
-        return replace, kept
+        return replace
 
     def records(self, table: str) -> Iterator[EncodedRecord]:
         """The spooled records of `table`, in arrival order; marks it replaced. Frees the file."""

@@ -172,13 +172,14 @@ class Writer:
                 + ", which is not in the configured catalog. Refresh the source schema in the connection and retry."
             )
         encoded = self._encoders[plan.key].encode(record)
-        self._checkpoints.received(plan.key, plan.table)
         self._totals.records += 1
+        if self._replacements.given_up(plan.table):
+            # Never written, so never counted as received: a later STATE must not wait for it.
+            self._replacements.count_late(plan.table)
+            return
+        self._checkpoints.received(plan.key, plan.table)
         if self._replacements.holds(plan.table):
             self._replacements.spool(plan.table, encoded)
-            return
-        if self._replacements.given_up(plan.table):
-            self._replacements.count_late(plan.table)
             return
         for request in self._batcher.add(plan.table, encoded):
             self._submit(request)
@@ -208,7 +209,7 @@ class Writer:
 
     def _replace(self, table: str) -> None:
         """Clear `table`, then send its spooled records (the writer's usual batching and states)."""
-        log_replacing(self._logger, table, self._plan_label(table), self._replacements.record_count(table))
+        log_replacing(self._logger, table, self._labels[table], self._replacements.record_count(table))
         try:
             self._client.clear_tables([table])
         except ConvexError as err:
@@ -217,9 +218,6 @@ class Writer:
             for request in self._batcher.add(table, encoded):
                 self._submit(request)
         self._flush_through[table] = self._checkpoints.received_count(table)
-
-    def _plan_label(self, table: str) -> str:
-        return next(plan.label for plan in self._plans.values() if plan.table == table)
 
     def _state(self, message: dict[str, Any]) -> None:
         for table, through in self._checkpoints.state(message).items():
@@ -293,17 +291,16 @@ class Writer:
             dedup = [table for table in failure.request.tables if table in self._dedup_tables]
             if is_duplicate_key_failure(cause, dedup):
                 # A 500 on a dedup table is almost always duplicate keys (an earlier append sync).
-                return duplicate_keys_error(context, cause, [(self._plan_label(t), t) for t in dedup])
+                return duplicate_keys_error(context, cause, [(self._labels[t], t) for t in dedup])
             return ConvexStepError(context, cause)
         return cause
 
     def _finish(self) -> Iterator[dict[str, Any]]:
         """End of input: send every buffer, wait for every request, emit the last states."""
-        replace, _ = self._replacements.at_end_of_input()
-        for table in replace:
+        for table in self._replacements.at_end_of_input():
             self._logger.info(
                 f"The source reports no stream status, so the end of its input is taken as the end of stream "
-                f"'{self._plan_label(table)}'."
+                f"'{self._labels[table]}'."
             )
             self._replace(table)
         kept = self._replacements.kept()
@@ -318,7 +315,10 @@ class Writer:
             self._pipeline.wait(TICK_S)
         yield from self._step()
         if self._checkpoints.waiting:
-            raise AssertionError(f"{self._checkpoints.waiting} STATE messages still held after every request ended")
+            raise DestinationError(
+                f"{self._checkpoints.waiting} STATE messages were still held after every request to Convex ended, so "
+                "they were not emitted (the records they cover are stored; the next sync resends them). This is a bug "
+                "in the destination: please report it with this message.")
         self._log_summary()
         failed = [(table, held) for table, held in kept if held.records or self._replacements.statuses_seen]
         if failed:

@@ -235,7 +235,14 @@ class ConvexClient:
 
         `idempotent=False` (append): a retry after a failure Convex did not answer (a timeout, a
         dropped connection) is logged as a duplicate risk, since the lost attempt may have committed
-        the batch (whole: one request is one transaction). A 500 is retried once: on import it
-        usually means the data cannot be stored (IMPORT_500)."""
-        self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                             idempotent=idempotent, max_500_attempts=2, repeated_500=IMPORT_500)
+        the batch (whole: one request is one transaction). A dedup request (`idempotent=True`) that
+        Convex answers 500 is retried once, then explained as a config error: there a 500 usually
+        means the table cannot take the rows (IMPORT_500: duplicate keys). An append request's 500
+        has no such usual cause, so it is retried like any transient failure (a 500 is an answer, so
+        the failed transaction stored nothing) and ends as a system error Airbyte retries."""
+        if idempotent:
+            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
+                                 idempotent=True, max_500_attempts=2, repeated_500=IMPORT_500)
+        else:
+            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
+                                 idempotent=False)

@@ -268,10 +268,10 @@ CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
         "The stream's primary key names the same field twice. Choose the primary key again."),
 }
 
-#: What a repeated 500 from `import_airbyte_records` most likely means (the backend answers a
+#: What a repeated 500 from a dedup `import_airbyte_records` most likely means (the backend answers a
 #: plain 500 for these, and retrying cannot help).
 IMPORT_500: Final = (
-    "Convex failed this import twice with an internal error. For streaming import that is usually not "
+    "Convex failed this deduplicated import twice with an internal error. That is usually not "
     "temporary: several documents in the table share one primary-key value (the table holds rows written "
     "without the key, e.g. by an append sync or the app), a field name needs more than 3 renames to avoid a "
     "collision (e.g. _id next to source_id, source_source_id and source_source_source_id), or a stream or "

@@ -21,11 +21,21 @@ incremental streams past their snapshot follow their tables with it:
   in commit order. After each page every stream's state holds the next cursor, and `delta_cursor`
   the timestamp the streams were last consistent at (`snapshotTs`), so an older backend (or an
   older connector) continues from there.
-- A truncate of a stream's table becomes DELETE records: the table's rows as of the stream's last
-  consistent position (read with `list_snapshot` at that timestamp, where the name still means the
-  old table) are each emitted as a deletion (`_deleted: true`, `_ab_cdc_deleted_at` set, `_ts` one
-  nanosecond after that position: after every revision the destination has of them, before every
-  row of the new table), then the new table's rows follow. A deduplicating destination applies them
+- A truncate of a stream's table becomes DELETE records: the table's rows as of the last timestamp
+  the stream is known to hold (`listed_at`: the later of its saved position and the last consistent
+  point of this walk before the truncate's page, read with `list_snapshot` at that timestamp, where
+  the name still means the old table) are each emitted as a deletion (`_deleted: true`,
+  `_ab_cdc_deleted_at` set, `_ts` one nanosecond after `listed_at`: after every revision of them the
+  destination has, this walk's included), then the new table's rows follow, each emitted whatever
+  its `_ts` (the skip rule below does not apply to a re-read table).
+  Why the old rows are still at `listed_at`: Convex reports a truncate when the table the cursor
+  holds is no longer the one under that name (table_iteration/src/data_sync.rs
+  `reconcile_target_tables`), and a cursor holds the tables as they were when it was made, even one
+  converted from an old position (streaming_export/src/lib.rs `data_sync_cursor_from_deltas` takes
+  the target tables of the latest snapshot). So the replacement happened after the cursor was made:
+  after every stream's position and after the walk's last consistent point. The other side of the
+  same rule: a table replaced between an old position and a conversion is not reported at all (see
+  the docs' limitations). A deduplicating destination applies them
   like any delete, so it ends with exactly the table's current rows; an appending one keeps the
   history. Airbyte has no message by which a source truncates one stream (a refresh is started by
   the platform, not the source), and deletes keep the sync unattended. When the old rows cannot be
@@ -108,11 +118,14 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
     start = min(positions.values())
     pages = total = 0
     consistent_at: Optional[int] = None
+    reread: set[tuple[str, str]] = set()  # truncated tables: their rows are emitted whatever their _ts
     while True:
         pages += 1
         for key in page.truncates:
             if key in routes:
-                yield from _old_rows_deleted(ctx, routes[key])
+                listed_at = max(positions[key], consistent_at or 0)
+                yield from _old_rows_deleted(ctx, routes[key], listed_at)
+                reread.add(key)
         emitted = 0
         any_values = bool(page.values)
         if any_values:
@@ -125,7 +138,7 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
                 row = rows.pop()
                 key = (row[COMPONENT], row[TABLE])
                 target = routes.get(key)
-                if target is None or row[TS] <= positions[key]:
+                if target is None or (row[TS] <= positions[key] and key not in reread):
                     continue  # not ours (a one-selection page holds none), or emitted by an earlier sync
                 yield messages.record(target.table, row, emitted_at)
                 emitted += 1
@@ -136,7 +149,9 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
             positions[run.key] = max(positions[run.key], _state(run)["delta_cursor"] or 0)
         if page.status == UP_TO_DATE:
             break
-        if page.status == STALE and not any_values and consistent_at is not None and \
+        # A page that truncates a table is progress even when it holds nothing else: Convex then walks the new
+        # table by id at the cursor's timestamp, where it may not exist yet (its rows follow from the log).
+        if page.status == STALE and not any_values and not page.truncates and consistent_at is not None and \
                 (page.snapshot_ts or 0) <= consistent_at:
             raise ConvexBadResponseError(
                 f"The data sync did not advance past {consistent_at} (Convex said it is behind). This is a bug in "
@@ -153,10 +168,10 @@ def walk(ctx: ReadContext, runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
                     rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
 
 
-def _old_rows_deleted(ctx: ReadContext, run: StreamRun) -> Iterator[AirbyteMessage]:
-    """A DELETE record for every row the table held at the stream's last consistent position."""
+def _old_rows_deleted(ctx: ReadContext, run: StreamRun, position: int) -> Iterator[AirbyteMessage]:
+    """A DELETE record (at `position` + 1) for every row the table held at `position`, the last
+    timestamp the stream is known to hold (see the module docstring)."""
     table = run.table
-    position = _state(run)["delta_cursor"] or 0
     ctx.logger.warning(
         "Convex reports that table %s was cleared or replaced after %s (a truncate in the data sync). Emitting a "
         "delete for each row it held then, followed by its current rows, so a deduplicating destination keeps "

@@ -105,7 +105,7 @@ class ReadOrchestrator:
                     self._open[table] = None
                     yield messages.status(table.name, table.namespace, _STARTED)
             self._doing = "Listing the tables of the deployment"
-            schemas = deployment_schemas(self._client, self._logger)
+            schemas = deployment_schemas(self._client, self._logger, find_refused=False)
             reader = PageReader(self._client, schemas, self._logger)
             self._context = ReadContext(
                 reader, self._logger, Checkpointer(self._cadence), Progress(self._logger, self._cadence)

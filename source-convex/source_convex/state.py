@@ -136,7 +136,7 @@ def load_state(raw: Optional[Mapping[str, Any]], now_ns: Optional[int] = None) -
         value = raw.get(key)
         if value is not None:
             if not isinstance(value, str) or not value:
-                raise StateError(f"{key} must be a non-empty string, not {type(value).__name__}")
+                raise StateError(f"{key} must be a non-empty string, not {value!r}")
             if not has_more:  # meaningful only past the snapshot
                 state[key] = value
     deltas_from = raw.get("deltas_from")

@@ -14,7 +14,8 @@ shape: an object table lists its top-level fields, a table Convex cannot describ
 `_creationTime` and `_id` (as does an empty one). Every table then gets a permissive schema built
 from its column names (fields untyped, more allowed), and the tables Convex refused are found with
 one snapshot page each (they hold documents with fields beyond the two listed) and named in a
-warning, with the fields their first page holds added as columns. Reading needs no schema
+warning, with the fields their first page holds added as columns (only where a schema is shown: a
+read skips those pages). Reading needs no schema
 (`export_json` carries every value's type), so the records are the same as with a typed schema.
 """
 
@@ -55,8 +56,13 @@ def all_tables(schemas_by_component: Mapping[str, Mapping[str, Any]]) -> dict[Ta
     }
 
 
-def deployment_schemas(client: ConvexClient, logger: logging.Logger) -> dict[TableRef, Mapping[str, Any]]:
-    """Every active table with its Convex schema (typed from json_schemas, or permissive; see above)."""
+def deployment_schemas(
+    client: ConvexClient, logger: logging.Logger, find_refused: bool = True
+) -> dict[TableRef, Mapping[str, Any]]:
+    """Every active table with its Convex schema (typed from json_schemas, or permissive; see above).
+
+    `find_refused=False` (a read) skips the snapshot page per table that finds the refused tables: a
+    read needs no schema, and discover already named them; the warning then names none."""
     try:
         return all_tables(client.json_schemas(delta_schema=True, by_component=True, fmt="json"))
     except ConvexRequestError as err:
@@ -70,7 +76,7 @@ def deployment_schemas(client: ConvexClient, logger: logging.Logger) -> dict[Tab
     }
     refused: dict[TableRef, list[str]] = {}
     for table, listed in sorted(columns.items()):
-        if set(listed) <= _SYSTEM_COLUMNS:
+        if find_refused and set(listed) <= _SYSTEM_COLUMNS:
             fields = _sampled_fields(client, table)
             if fields:
                 refused[table] = fields

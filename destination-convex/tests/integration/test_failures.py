@@ -151,3 +151,17 @@ def test_a_deterministic_import_500_is_retried_once_then_explained(
     assert "Refresh and remove records" in error["message"] and "more than 3 renames" in error["message"]
     attempts = [e for e in convex_server.request_log.entries("import_airbyte_records") if e.status == 500]
     assert len(attempts) == 2
+
+
+def test_an_append_import_500_is_retried_like_any_temporary_failure(
+    convex_server: Any, run_destination: Any, make: Any
+) -> None:
+    """Only a dedup import's 500 is usually deterministic; two in a row on an append are an outage."""
+    convex_server.faults.inject(route="import_airbyte_records", kind="500", count=2)
+    stream = make.stream("events", mode="append")
+    result = run_destination(convex_server, [stream], [make.record("events", {"n": float(i)}) for i in range(3)]
+                             + [make.stream_state("events", 3)])
+    assert result.returncode == 0, result.errors
+    assert len(convex_server.documents("events")) == 3 and len(result.states) == 1
+    attempts = [e.status for e in convex_server.request_log.entries("import_airbyte_records")]
+    assert attempts[:2] == [500, 500] and attempts[-1] == 200

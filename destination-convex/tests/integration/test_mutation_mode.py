@@ -117,3 +117,16 @@ def test_overwrite_is_refused_before_any_call(app: LocalDeployment, run_destinat
     (error,) = run.errors
     assert error["failure_type"] == "config_error" and "mutation mode" in error["message"]
     assert app.table_names() == []
+
+
+def test_an_http_action_500_on_a_dedup_stream_is_explained_as_the_actions_failure(
+        app: LocalDeployment, run_destination: Callable[..., Any], make: Any) -> None:
+    """Not as the streaming import's duplicate keys: the records went to the user's function."""
+    app.faults.inject(route="ingest", kind="500")
+    streams = [make.stream("people", "append_dedup", primary_key=[["id"]])]
+    run = run_destination(app, streams, _people(make, 3, every=3), key=SECRET,
+                          http_action_url=app.url + "/http/airbyte/ingest")
+    (error,) = run.errors
+    assert "/airbyte/ingest" in error["message"] and "3 records of stream(s) 'people'" in error["message"]
+    assert "duplicate" not in error["message"].lower() and "import" not in error["message"].lower()
+    assert run.states == [] and app.documents("people") == []

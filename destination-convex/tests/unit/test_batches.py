@@ -186,7 +186,6 @@ def test_a_request_holds_at_most_16000_messages_so_it_is_one_convex_transaction(
         requests += batcher.add("logs", message("logs", index, size=10))
     requests += batcher.take(["logs"])
     assert [len(orjson.loads(r.body)["messages"]) for r in requests] == [16_000, 16_000, 8_000]
-    assert all(r.messages == len(orjson.loads(r.body)["messages"]) for r in requests)
 
 
 def test_a_dedup_deletion_counts_two_messages() -> None:
@@ -195,7 +194,7 @@ def test_a_dedup_deletion_counts_two_messages() -> None:
     requests = []
     for _ in range(9000):
         requests += batcher.add("users", pair)
-    assert [r.messages for r in requests] == [16_000]
+    assert [len(orjson.loads(r.body)["messages"]) for r in requests] == [16_000]
 
 
 def test_requests_are_bounded_by_convex_write_bytes() -> None:

@@ -203,3 +203,28 @@ def test_dedup_deletes_count_once_and_travel_with_their_upsert() -> None:
     for message, returned in emitted:
         n = message["state"]["stream"]["stream_state"]["n"]
         assert {index for i in range((n + 1) * 6) for index in position[i]} <= set(returned)
+
+
+def stream_status(stream: str, value: str) -> dict[str, Any]:
+    return {"type": "TRACE", "trace": {"type": "STREAM_STATUS", "emitted_at": 1.0, "stream_status": {
+        "stream_descriptor": {"name": stream}, "status": value}}}
+
+
+@pytest.mark.timeout(30)
+def test_records_after_a_replacement_was_given_up_hold_back_no_state() -> None:
+    """The source reported the overwrite stream INCOMPLETE, then sent more of its records: they are never
+    written, so a later STATE waits only for the records that are (and does not count the dropped ones)."""
+    client = FakeClient()
+    replaced = StreamPlan(namespace=None, name="a", table="a", mode=WriteMode.APPEND, primary_key=None,
+                          json_schema={}, truncate=True, generation_id=None, fields=FieldMapping([]))
+    messages = [stream_status("a", "STARTED"), record("a", 0), stream_status("a", "INCOMPLETE"), record("a", 1),
+                record("b", 0), record("b", 1),
+                {"type": "STATE", "state": {"type": "GLOBAL", "global": {"shared_state": {"n": 1}, "stream_states": []}}}]
+    writer = Writer(client, [replaced, plan("b")], WriterOptions(), logging.getLogger("test"))  # type: ignore[arg-type]
+    out = []
+    with pytest.raises(Exception, match="NOT replaced"):
+        for message in writer.run(IterableSource(messages, batch_size=7)):
+            out.append(message)
+    assert [m["state"]["type"] for m in out] == ["GLOBAL"]
+    assert out[0]["state"]["destinationStats"]["recordCount"] == 2.0  # b's two records, not a's late one
+    assert [records_of(body) for body in client.bodies] == [[0, 1]]

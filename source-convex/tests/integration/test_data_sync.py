@@ -3,6 +3,8 @@ saved change-log positions convert without re-reading, and older backends keep t
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -150,3 +152,65 @@ def test_a_truncate_after_a_long_pause_asks_for_a_refresh(convex_server: LocalDe
     assert trace.failure_type == FailureType.config_error
     assert "cleared or replaced" in trace.message and "Refresh" in trace.message
     assert not [r for r in out.records if r.record.data.get("_deleted") is False and r.record.stream == "users"]
+
+
+def test_a_table_replaced_during_the_walk_leaves_none_of_its_old_rows(convex_server: LocalDeployment) -> None:
+    """The old rows are listed where the walk last was, not at the saved position: rows of the old table
+    that this walk emitted before the truncate get their delete too (and the deletes come after them)."""
+    dep = convex_server
+    config, catalog, first = _first(dep, users=3)
+    kept = DedupTable().apply(records(first)[(None, "users")])
+    second = read(config, catalog, state=last_states(first.state_messages))
+    kept.apply(records(second).get((None, "users"), []))
+    for i in range(3):
+        dep.insert("users", {"name": f"before the replacement {i}"})  # in the old table, after the saved position
+    dep.settings.data_sync_page_size = 2  # page 1 emits two of them; the replacement lands before page 2
+    slow = dep.faults.inject(route="sync", kind="slow", slow_s=1.0, count=2)
+
+    def replace_while_page_two_waits() -> None:
+        deadline = time.monotonic() + 30
+        while slow.fired < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        _clear_tables(dep, "users")
+        dep.insert("users", {"name": "the new table"})
+
+    replacer = threading.Thread(target=replace_while_page_two_waits)
+    replacer.start()
+    third = read(config, catalog, state=last_states(second.state_messages))
+    replacer.join()
+    got = records(third)[(None, "users")]
+    emitted_old = [r for r in got if not r["_deleted"] and r["name"].startswith("before the replacement")]
+    assert emitted_old, "the test needs the walk to emit old-table rows before the truncate"
+    kept.apply(got)
+    assert kept.live() == _current(dep, "users") == {next(iter(_current(dep, "users"))): "the new table"}
+
+
+def test_a_stream_added_after_its_table_was_replaced_loses_no_row(convex_server: LocalDeployment) -> None:
+    """Streams at different positions share one cursor converted at the oldest one. Convex's conversion
+    counts the tables as they are now (no truncate for a replacement before it), so the stream whose
+    snapshot just read the new table keeps every row; a later replacement of either table is a truncate."""
+    dep = convex_server
+    for i in range(3):
+        dep.insert("users", {"name": f"u{i}"})
+        dep.insert("posts", {"name": f"old post {i}"})
+    config = config_for(dep)
+    full = discover(dep, config)
+    users_only = configured(full, SyncMode.incremental, names=["users"])
+    first = read(config, users_only)
+    tables = {(None, "users"): DedupTable().apply(records(first)[(None, "users")]), (None, "posts"): DedupTable()}
+    _clear_tables(dep, "posts")
+    dep.insert("posts", {"name": "new post"})
+    dep.insert("users", {"name": "u3"})
+    both = configured(full, SyncMode.incremental)
+    second = read(config, both, state=last_states(first.state_messages))
+    for key, rows in records(second).items():
+        tables[key].apply(rows)
+    assert tables[(None, "posts")].live() == _current(dep, "posts")
+    assert tables[(None, "users")].live() == _current(dep, "users")
+    _clear_tables(dep, "posts", "users")
+    dep.insert("posts", {"name": "newer post"})
+    third = read(config, both, state=last_states(second.state_messages))
+    for key, rows in records(third).items():
+        tables[key].apply(rows)
+    assert tables[(None, "posts")].live() == _current(dep, "posts")
+    assert tables[(None, "users")].live() == _current(dep, "users") == {}
