@@ -101,6 +101,12 @@ class Checkpoints:
         self.timer = CheckpointTimer(cadence)
         self.progress = Progress(logger, cadence)
 
+    def for_lane(self) -> "Checkpoints":
+        """Checkpoints for one table of parallel snapshots: its own cadence, the read's progress."""
+        lane = Checkpoints(self.timer.cadence, self.progress.logger)
+        lane.progress = self.progress
+        return lane
+
     def now(self, runs: Iterable[StreamRun]) -> Iterator[AirbyteMessage]:
         """STATE messages for the streams whose state changed since they were last saved."""
         for run in runs:

@@ -10,8 +10,8 @@ callers get documents ready for CDC fields and emission: each row's system field
 here, once (`check_rows`), and a wrapper that does not decode ends the read with an error
 naming its table.
 
-The system fields of every exported row: everything after the page reader trusts them: `_ts` becomes the CDC fields and orders the
-change log, `_id` is the declared primary key, `_table` / `_component` route change-log rows
+The system fields of every exported row: everything after the page reader trusts them. `_ts`
+becomes the CDC fields and orders the change log, `_id` is the declared primary key, `_table` / `_component` route change-log rows
 to their stream, and `_deleted` decides whether a record is a delete. A Convex deployment
 always sends them well formed; a row that is not (a proxy mangling bodies, a backend bug)
 must end the read with a clear error naming the table, never a KeyError or TypeError deep

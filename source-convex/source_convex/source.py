@@ -67,7 +67,9 @@ class SourceConvex(AbstractSource):
 
     @staticmethod
     def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
-        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger)
+        # One pooled connection per table read at once (parallel snapshots), never fewer than the default.
+        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger,
+                            max_connections=max(4, source_config.parallel_snapshots))
 
     # -- check ----------------------------------------------------------------------------
 
@@ -191,7 +193,8 @@ class SourceConvex(AbstractSource):
               logger: logging.Logger, catalog: ConfiguredAirbyteCatalog,
               state: Optional[List[AirbyteStateMessage]]) -> Iterator[AirbyteMessage]:
         """The one read path (a sync, or one CDK stream's `read_records`)."""
-        orchestrator = ReadOrchestrator(client, schemas, source_config.on_expired_position, logger, self._cadence)
+        orchestrator = ReadOrchestrator(client, schemas, source_config.on_expired_position, logger, self._cadence,
+                                        source_config.parallel_snapshots)
         try:
             yield from orchestrator.read(catalog, state)
         except ConnectorError as err:

@@ -1,5 +1,5 @@
-"""`source_convex.run.ConvexEntrypoint._run_read` repeats the CDK's `AirbyteEntrypoint.run` for `read`
-with a serialiser that keeps nulls (see `source_convex.run`). This test fails when the installed CDK's
+"""`source_convex.entrypoint.ConvexEntrypoint._run_read` repeats the CDK's `AirbyteEntrypoint.run` for `read`
+with a serialiser that keeps nulls (see `source_convex.entrypoint`). This test fails when the installed CDK's
 `run` changes, so the copy is reviewed against the new branch instead of silently diverging (a new
 setup step, a changed order of queued messages, another cache directory...)."""
 
@@ -27,7 +27,7 @@ def _code_only(source: str) -> str:
 def test_the_cdks_run_is_the_one_the_read_branch_was_copied_from() -> None:
     digest = hashlib.sha256(_code_only(inspect.getsource(AirbyteEntrypoint.run)).encode()).hexdigest()
     assert digest == CHECKED_DIGEST, (
-        "airbyte-cdk's AirbyteEntrypoint.run changed: review ConvexEntrypoint._run_read (source_convex/run.py) "
+        "airbyte-cdk's AirbyteEntrypoint.run changed: review ConvexEntrypoint._run_read (source_convex/entrypoint.py) "
         f"against it, then set CHECKED_DIGEST to {digest}")
 
 

@@ -5,7 +5,7 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, AirbyteStreamStatus, Type
 
 from source_convex import messages
-from source_convex.run import message_to_string
+from source_convex.entrypoint import message_to_string
 from source_convex.state import snapshot_started
 from source_convex.config import TableRef
 
