@@ -134,5 +134,4 @@ def _as_dict(message: AirbyteMessage) -> dict[str, Any]:
 
 def _client(settings: ConnectionSettings, log: logging.Logger, connections: int = 1) -> ConvexClient:
     # The writer's parallel requests share this client's session: one pooled connection each.
-    return ConvexClient(settings, client_id=client_id(IMPORT_CLIENT, DISTRIBUTION), logger=log,
-                        max_connections=connections)
+    return ConvexClient.open(settings, IMPORT_CLIENT, DISTRIBUTION, log, max_connections=connections)

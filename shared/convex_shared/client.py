@@ -31,6 +31,7 @@ from .pages import (
 )
 from .retry import RetryPolicy
 from .transport import Transport
+from .version import client_id
 
 _EXPORT = "/api"
 
@@ -105,6 +106,13 @@ class ConvexClient:
         self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"),
                                     max_connections=max_connections)
         self.table_parameter = TABLE_NAME  # the spelling list_snapshot sends (see TABLE_NAME_OLD)
+
+    @classmethod
+    def open(cls, settings: ConnectionSettings, client: str, distribution: str, logger: logging.Logger,
+             max_connections: int = 4) -> "ConvexClient":
+        """The client a connector opens: `client` (EXPORT_CLIENT / IMPORT_CLIENT) and the connector's
+        `distribution` make its `Convex-Client` header (name and installed version)."""
+        return cls(settings, client_id(client, distribution), logger, max_connections=max_connections)
 
     @property
     def request_count(self) -> int:

@@ -68,8 +68,8 @@ class SourceConvex(AbstractSource):
     @staticmethod
     def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
         # One pooled connection per table read at once (parallel snapshots), never fewer than the default.
-        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger,
-                            max_connections=max(4, source_config.parallel_snapshots))
+        return ConvexClient.open(source_config.connection, EXPORT_CLIENT, DIST_NAME, logger,
+                                 max_connections=max(4, source_config.parallel_snapshots))
 
     # -- check ----------------------------------------------------------------------------
 

@@ -182,16 +182,7 @@ def _convert_array(array: list[Any]) -> None:
 def convert_value(value: Any) -> Any:
     """One value with every wrapper inside it (nested objects, arrays) replaced, in place
     where possible; returns the converted value."""
-    kind = type(value)
-    if kind is dict:
-        if len(value) == 1:
-            unwrapped = _unwrap(value)
-            if unwrapped is not value:
-                return unwrapped
-        _convert_object(value)
-    elif kind is list:
-        _convert_array(value)
-    return value
+    return _converted(value)
 
 
 # -- the clean json format ----------------------------------------------------------------
