@@ -81,3 +81,12 @@ def test_tables_that_do_not_exist(convex_server: LocalDeployment) -> None:
     status, message, _ = _check(config_for(convex_server, tables=["users", "userz"]))
     assert status == Status.FAILED
     assert "userz" in message
+
+
+def test_a_check_lists_the_tables_once(convex_server: LocalDeployment) -> None:
+    """The tables setting names a missing table: the check explains it from the one listing it made."""
+    convex_server.generate("users", 2, seed=1)
+    convex_server.request_log.clear()
+    status, message, _ = _check(config_for(convex_server, tables=["usres"]))
+    assert status == Status.FAILED and "did you mean users?" in message
+    assert [e.name for e in convex_server.request_log.entries()].count("json_schemas") == 1
