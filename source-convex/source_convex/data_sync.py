@@ -52,17 +52,17 @@ import hashlib
 import logging
 from typing import Iterator, Optional
 
-from airbyte_cdk.models import AirbyteMessage, FailureType
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+from airbyte_cdk.models import AirbyteMessage
+
 from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
+from convex_shared.errors import ConnectorError
 
 from . import messages
-from .messages import DELETED, TS, rfc3339_from_ns
 from .cadence import Checkpoints
-from .reader import PageReader
+from .messages import DELETED, TS, rfc3339_from_ns
 from .plan import StreamRun
+from .reader import COMPONENT, ID, TABLE, PageReader
 from .resumed_snapshot import REFRESH, first_saved_page
-from .reader import COMPONENT, ID, TABLE
 from .snapshot import SnapshotCursorGuard
 
 UP_TO_DATE = "upToDate"
@@ -179,12 +179,10 @@ def _old_rows_deleted(reader: PageReader, logger: logging.Logger, run: StreamRun
     except ConvexError as err:
         if err.code != "SnapshotTooOld":
             raise
-        raise AirbyteTracedException(
-            message=f"{explain}: the last sync ({rfc3339_from_ns(position)}) is older than Convex keeps snapshots "
-            f"(5 days). {REFRESH}",
-            internal_message=f"list_snapshot at the position before a truncate: {err.details}",
-            failure_type=FailureType.config_error,
-        ) from None
+        raise ConnectorError(
+            f"{explain}: the last sync ({rfc3339_from_ns(position)}) is older than Convex keeps snapshots (5 days).",
+            failure_type="config_error", remedy=REFRESH,
+            internal=f"list_snapshot at the position before a truncate: {err.details}") from None
     deleted = 0
     progress = SnapshotCursorGuard(table, (position, None))  # refuses pages that do not move on
     key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)

@@ -41,7 +41,7 @@ from airbyte_cdk.models import (
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexClient, ConvexError, DeltaPage
-from convex_shared.errors import step
+from convex_shared.errors import ConnectorError, step
 
 from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpoints
@@ -124,10 +124,8 @@ class ReadOrchestrator:
         try:
             plan = plan_read(catalog, manager.get_stream_state, lambda table: table in available)
         except StateError as err:
-            raise AirbyteTracedException(
-                message=f"{err} Reset this stream's state (or refresh it) in Airbyte to start it over.",
-                failure_type=FailureType.config_error,
-            ) from None
+            raise ConnectorError(str(err), failure_type="config_error",
+                                 remedy="Reset this stream's state (or refresh it) in Airbyte to start it over.") from None
         self._runs = plan.runs
         return plan
 
@@ -156,12 +154,11 @@ class ReadOrchestrator:
         self._logger.info("Read finished: %s.", self._checkpoints.progress.summary())
         if plan.unknown:
             names = ", ".join(str(table) for table in plan.unknown)
-            raise AirbyteTracedException(
-                message=f"The connection lists streams this Convex deployment does not have: {names}. The other "
-                "streams were synced. Refresh the source schema in the connection settings and deselect these "
-                "streams (the tables were deleted or renamed, or belong to another deployment).",
-                failure_type=FailureType.config_error,
-            )
+            raise ConnectorError(
+                f"The connection lists streams this Convex deployment does not have: {names}. The other streams "
+                "were synced.", failure_type="config_error",
+                remedy="Refresh the source schema in the connection settings and deselect these streams (the tables "
+                "were deleted or renamed, or belong to another deployment).")
 
     # -- expired positions ----------------------------------------------------------------
 
@@ -178,11 +175,8 @@ class ReadOrchestrator:
         explanation = expired_message(expired, self._deployment_now(min(expired)))
         if self._on_expired is OnExpiredPosition.FAIL:
             details = f" [Convex: {result.error.details}]" if result.error else ""
-            raise AirbyteTracedException(
-                message=explanation + details,
-                internal_message=f"InvalidWindowToReadDocuments for {sorted(map(str, expired))}",
-                failure_type=FailureType.config_error,
-            )
+            raise ConnectorError(explanation + details, failure_type="config_error",
+                                 internal=f"InvalidWindowToReadDocuments for {sorted(map(str, expired))}")
         self._logger.warning(
             "%s Because on_expired_position is 'resync', these streams are read again from a new snapshot now; "
             "documents deleted meanwhile are not reported as deletes.", explanation)

@@ -24,9 +24,8 @@ from __future__ import annotations
 import enum
 from typing import Final, Optional
 
-from airbyte_cdk.models import FailureType
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 from convex_shared import ConvexError, ConvexTransientError, RetryPolicy, SnapshotPage
+from convex_shared.errors import ConnectorError
 
 from .messages import rfc3339_from_ns
 from .reader import PageReader
@@ -90,11 +89,8 @@ def first_saved_page(reader: PageReader, table: TableRef, snapshot: int, cursor:
                "damaged or from another deployment)" if refusal is Refusal.BAD_CURSOR else
                f"Convex answers {err.status} {err.code} for it while it answers the same table at the current "
                "time, which is how Convex reports a snapshot outside the deployment's retention window")
-        raise AirbyteTracedException(
-            message=f"{explain} ({where}): {why}. {REFRESH}",
-            internal_message=f"list_snapshot at a saved position ({refusal.name}): {err.details}",
-            failure_type=FailureType.config_error,
-        ) from None
+        raise ConnectorError(f"{explain} ({where}): {why}.", failure_type="config_error", remedy=REFRESH,
+                             internal=f"list_snapshot at a saved position ({refusal.name}): {err.details}") from None
 
 
 def first_resumed_page(reader: PageReader, table: TableRef, snapshot: int, cursor: Optional[str]) -> SnapshotPage:
