@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from convex_local import LocalDeployment
-from source_helpers import config_for
+from source_helpers import config_for, protocol_catalog, run_process
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -19,22 +19,10 @@ DAY = 86_400 * 10**9
 
 
 def _run(tmp_path: Path, *args: str, **files: object) -> tuple[int, list[dict], str]:
-    argv = [str(EXE), *args]
-    for name, content in files.items():
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(content))
-        argv += [f"--{name}", str(path)]
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=50)
-    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    return proc.returncode, messages, proc.stdout + proc.stderr
+    return run_process([str(EXE), *args], tmp_path, **files)
 
 
-def _catalog(*names: str, mode: str = "incremental") -> dict:
-    return {"streams": [{
-        "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"],
-                   "source_defined_cursor": True, "default_cursor_field": ["_ts"]},
-        "sync_mode": mode, "destination_sync_mode": "append_dedup", "cursor_field": ["_ts"], "primary_key": [["_id"]],
-    } for name in names]}
+_catalog = protocol_catalog
 
 
 def test_spec(tmp_path: Path) -> None:
