@@ -1,7 +1,7 @@
 """Import the Airbyte CDK for a connector's console script without its two start-up costs.
 
-Importing any part of airbyte-cdk 7 took about 1.3 s of a 1.6 s `spec` (measured with
-`python -X importtime`), for two things a connector never uses:
+Importing the source's entry point (airbyte-cdk 7) took 1.77 s of a 2.0 s `spec` (measured with
+`python -X importtime`; 0.65 s with this module), mostly for two things a connector never uses:
 
 - The package's `__init__` imports nearly the whole CDK (declarative and file-based sources,
   destinations, the legacy low-code framework) to re-export its names: about 0.5 s. Here the
@@ -12,6 +12,10 @@ Importing any part of airbyte-cdk 7 took about 1.3 s of a 1.6 s `spec` (measured
   `ast` to find attribute docstrings, which only ever become `description`s in the JSON schema
   serpyco-rs can generate for them: about 0.65 s. The CDK never asks for those schemas, so the
   docstring lookup answers "none" while the CDK is imported, and is restored afterwards.
+
+What the skipped `__init__` did as a side effect must be done explicitly: importing
+`airbyte_cdk.entrypoint` set up the CDK's logging (`init_logger`), which the source gets from
+its own entrypoint import and the destination now calls itself.
 
 Both steps change nothing once the CDK is imported, and both fall back to the ordinary import
 when the CDK or serpyco-rs is not laid out as expected.
