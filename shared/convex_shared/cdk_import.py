@@ -24,6 +24,7 @@ when the CDK or serpyco-rs is not laid out as expected.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,11 +32,17 @@ from types import ModuleType
 from typing import Any
 
 CDK = "airbyte_cdk"
+#: Set (to anything but empty) to import the CDK the ordinary way, e.g. to rule this module out.
+PLAIN_IMPORT_VARIABLE = "CONVEX_CONNECTOR_PLAIN_CDK_IMPORT"
 
 
 @contextmanager
 def fast_cdk_import() -> Iterator[None]:
-    """Within the block, importing CDK modules skips the package `__init__` and the docstring scan."""
+    """Within the block, importing CDK modules skips the package `__init__` and the docstring scan
+    (unless PLAIN_IMPORT_VARIABLE is set)."""
+    if os.environ.get(PLAIN_IMPORT_VARIABLE):
+        yield
+        return
     _defer_package_init(CDK)
     with _no_attribute_docs():
         yield
