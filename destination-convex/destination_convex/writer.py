@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from convex_shared import ConvexClient, ConvexError
+from convex_shared.progress import ProgressTimer
 
 from .batches import Batcher, ImportRequest, TableSpec
 from .checkpoints import Checkpoints
@@ -120,8 +121,7 @@ class Writer:
         self._flush_through: dict[str, int] = {}
         self._per_table: dict[str, int] = {plan.table: 0 for plan in plans}
         self._totals = _Totals()
-        self._started = clock()
-        self._next_progress = self._started + PROGRESS_EVERY_S
+        self._progress = ProgressTimer(PROGRESS_EVERY_S, clock)
 
     def run(self, source: MessageSource) -> Iterator[dict[str, Any]]:
         """Consume every message from `source`; yield STATE messages as they become safe."""
@@ -319,11 +319,9 @@ class Writer:
     # -- logs ----------------------------------------------------------------------------
 
     def _log_progress(self) -> None:
-        now = self._clock()
-        if now < self._next_progress:
+        if self._progress.due() is None:
             return
-        self._next_progress = now + PROGRESS_EVERY_S
-        elapsed = max(now - self._started, 1e-9)
+        elapsed = self._progress.elapsed_s()
         self._logger.info(
             f"Progress: {self._totals.records} records read, {self._totals.acknowledged} stored in Convex "
             f"({self._totals.acknowledged / elapsed:.0f} records/s) in {self._totals.requests} requests; "
@@ -332,7 +330,7 @@ class Writer:
         )
 
     def _log_summary(self) -> None:
-        elapsed = max(self._clock() - self._started, 1e-9)
+        elapsed = self._progress.elapsed_s()
         for plan in self._plans.values():
             self._logger.info(
                 f"Stream '{plan.label}': {self._per_table[plan.table]} records written to the Convex table "

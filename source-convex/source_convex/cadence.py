@@ -21,6 +21,8 @@ from typing import Callable, Iterable, Iterator
 
 from airbyte_cdk.models import AirbyteMessage
 
+from convex_shared.progress import ProgressTimer
+
 from . import messages
 from .plan import StreamRun
 
@@ -60,37 +62,30 @@ class CheckpointTimer:
         self._last = self.clock()
 
 
-@dataclass
 class Progress:
     """Counts records and logs a progress line at most every `progress_every_s` seconds."""
 
-    logger: logging.Logger
-    cadence: Cadence
-    clock: Callable[[], float] = time.monotonic
-    records: int = 0
-    _started: float = 0.0
-    _last_log: float = 0.0
-    _records_at_last_log: int = 0
-
-    def __post_init__(self) -> None:
-        self._started = self._last_log = self.clock()
+    def __init__(self, logger: logging.Logger, cadence: Cadence, clock: Callable[[], float] = time.monotonic) -> None:
+        self.logger = logger
+        self.records = 0
+        self._timer = ProgressTimer(cadence.progress_every_s, clock)
+        self._records_at_last_log = 0
 
     def add(self, count: int, phase: str) -> None:
         """`count` more records were emitted while in `phase` (e.g. "snapshot of users")."""
         self.records += count
-        now = self.clock()
-        if now - self._last_log >= self.cadence.progress_every_s:
-            rate = (self.records - self._records_at_last_log) / max(now - self._last_log, 1e-9)
+        since = self._timer.due()
+        if since is not None:
+            rate = (self.records - self._records_at_last_log) / max(since, 1e-9)
             self.logger.info(
                 "Progress: %d records so far (%.0f records/s over the last %.0f s); now reading the %s.",
-                self.records, rate, now - self._last_log, phase,
+                self.records, rate, since, phase,
             )
-            self._last_log = now
             self._records_at_last_log = self.records
 
     def summary(self) -> str:
         """`N records in T s (R records/s)`, for the final log line."""
-        elapsed = max(self.clock() - self._started, 1e-9)
+        elapsed = self._timer.elapsed_s()
         return f"{self.records} records in {elapsed:.1f} s ({self.records / elapsed:.0f} records/s)"
 
 

@@ -71,3 +71,4 @@ def test_record_dict_keeps_top_level_nulls() -> None:
                                                                   "emitted_at": 1}}
     with_namespace = AirbyteRecordMessage(stream="users", data={}, emitted_at=1, namespace="waitlist")
     assert record_dict(with_namespace)["record"]["namespace"] == "waitlist"
+
