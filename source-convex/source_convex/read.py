@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import time
 from functools import partial
-from typing import Any, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Iterator, List, Mapping, Optional
 
 from airbyte_cdk.models import (
     AirbyteMessage,
@@ -76,24 +76,28 @@ def state_manager(state: Optional[List[AirbyteStateMessage]]) -> ConnectorStateM
 class ReadOrchestrator:
     """Runs one read across all configured streams; see the module docstring.
 
-    `schemas` are the deployment's tables (listed once per command by the caller); a Convex
-    failure leaves here as a ConvexError named with the step it happened in (`step`).
+    `list_tables` lists the deployment's tables (once per read, after every stream is STARTED, so
+    a failure to list still ends each stream INCOMPLETE); a Convex failure leaves here as a
+    ConvexError named with the step it happened in (`step`).
     """
 
     def __init__(
         self,
         client: ConvexClient,
-        schemas: Mapping[TableRef, Mapping[str, Any]],
+        list_tables: Callable[[], Mapping[TableRef, Mapping[str, Any]]],
         on_expired: OnExpiredPosition,
         logger: logging.Logger,
         cadence: Cadence = Cadence(),
         parallel_snapshots: int = 1,
     ) -> None:
-        self._schemas = schemas
+        self._list_tables = list_tables
+        # Filled once the tables are listed; the reader holds the same mapping (it needs a table's
+        # schema only for the clean-json fallback, after the listing).
+        self._schemas: dict[TableRef, Mapping[str, Any]] = {}
         self._parallel = parallel_snapshots  # tables snapshotted at once (1: one after another)
         self._on_expired = on_expired
         self._logger = logger
-        self._reader = PageReader(client, schemas, logger)
+        self._reader = PageReader(client, self._schemas, logger)
         self._checkpoints = Checkpoints(cadence, logger)
         self._snapshots = SnapshotPhase(self._reader, self._checkpoints, logger)
         self._runs: list[StreamRun] = []
@@ -112,6 +116,8 @@ class ReadOrchestrator:
                 if table not in self._open:
                     self._open[table] = None
                     yield messages.status(table.name, table.namespace, _STARTED)
+            with step("Listing the tables of the deployment"):
+                self._schemas.update(self._list_tables())
             plan = self._plan(catalog, manager, self._schemas)
             yield from self._read(plan)
         except Exception:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -147,7 +147,7 @@ class SourceConvex(AbstractSource):
             raise
 
         def read_one(catalog: ConfiguredAirbyteCatalog) -> Iterator[AirbyteMessage]:
-            yield from self._read(client, schemas, source_config, logger, catalog, None)
+            yield from self._read(client, lambda: schemas, source_config, logger, catalog, None)
 
         return [ConvexStream(table, read_one) for table in tables]
 
@@ -181,19 +181,16 @@ class SourceConvex(AbstractSource):
             return
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
-            try:
-                with step("Listing the tables of the deployment"):
-                    schemas = deployment_schemas(client, logger, find_refused=False)
-            except ConnectorError as err:
-                raise to_trace(err) from None
-            yield from self._read(client, schemas, source_config, logger, catalog, state)
+            yield from self._read(client, lambda: deployment_schemas(client, logger, find_refused=False),
+                                  source_config, logger, catalog, state)
             logger.info("Sent %d requests to Convex.", client.request_count)
 
-    def _read(self, client: ConvexClient, schemas: Mapping[TableRef, Mapping[str, Any]], source_config: SourceConfig,
+    def _read(self, client: ConvexClient, list_tables: Callable[[], Mapping[TableRef, Mapping[str, Any]]],
+              source_config: SourceConfig,
               logger: logging.Logger, catalog: ConfiguredAirbyteCatalog,
               state: Optional[List[AirbyteStateMessage]]) -> Iterator[AirbyteMessage]:
         """The one read path (a sync, or one CDK stream's `read_records`)."""
-        orchestrator = ReadOrchestrator(client, schemas, source_config.on_expired_position, logger, self._cadence,
+        orchestrator = ReadOrchestrator(client, list_tables, source_config.on_expired_position, logger, self._cadence,
                                         source_config.parallel_snapshots)
         try:
             yield from orchestrator.read(catalog, state)

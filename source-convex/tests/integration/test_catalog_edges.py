@@ -57,3 +57,15 @@ def test_a_cdk_stream_read_on_its_own_is_a_full_snapshot(convex_server: LocalDep
     rows = list(users.read_records(SyncMode.full_refresh))
     assert sorted(r["_id"] for r in rows) == expected
     assert all(r["_ab_cdc_lsn"] == r["_ts"] and r["_deleted"] is False for r in rows)
+
+
+def test_a_read_that_cannot_list_the_tables_ends_every_stream_incomplete(convex_server: LocalDeployment) -> None:
+    """The listing comes after STARTED: a destination then sees each stream end INCOMPLETE (an
+    overwrite keeps its table) instead of a stream that never began."""
+    convex_server.generate("users", 2, seed=1)
+    catalog = configured(discover(convex_server, config_for(convex_server)), SyncMode.full_refresh)
+    wrong = config_for(convex_server, key="convex-self-hosted|01ab23cd45ef67890123456789abcdef0123456789abcdef99")
+    out = read(wrong, catalog, expect_failure=True)
+    assert statuses(out)[(None, "users")] == [AirbyteStreamStatus.STARTED, AirbyteStreamStatus.INCOMPLETE]
+    (error,) = out.errors
+    assert error.trace.error.message.startswith("Listing the tables of the deployment: ")
