@@ -64,7 +64,7 @@ class FieldMapping:
             names = self._learn(keys)
         if names is None:
             return data
-        return dict(zip(names, data.values()))
+        return dict(zip(names, data.values(), strict=True))
 
     def _learn(self, keys: tuple[str, ...]) -> tuple[str, ...] | None:
         names = tuple(self.name(key) for key in keys)

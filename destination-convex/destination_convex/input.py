@@ -15,6 +15,7 @@ CDK's own reader logs the content, which is why this module replaces it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -97,10 +98,9 @@ class StdinReader:
 
     def wake(self) -> None:
         """Make a waiting `batches` yield (an empty batch) now; safe from any thread."""
-        try:
+        # A full queue: the main thread has input to process and will look around anyway.
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(_WAKE)
-        except queue.Full:
-            pass  # the main thread has input to process and will look around anyway
 
     def batches(self, tick_s: float) -> Iterator[list[dict[str, Any]]]:
         """Message batches until end of input; an empty batch on a timer tick or a wake-up."""

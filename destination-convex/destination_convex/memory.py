@@ -5,7 +5,8 @@ with mmap and returns them to the system when freed, but after the first free it
 mmap threshold to the freed size ("dynamic threshold"), so every later body comes from the
 heap instead, where fragmentation keeps the pages. Measured with 4 MiB batches (one table,
 200k and 400k records alike): 131 MiB peak RSS with the default behaviour, 124 MiB pinned;
-the margin grows with more tables in flight at once. Pinning it (`mallopt(M_MMAP_THRESHOLD, 128 KiB)`, glibc's default value) turns the dynamic
+the margin grows with more tables in flight at once. Pinning it
+(`mallopt(M_MMAP_THRESHOLD, 128 KiB)`, glibc's default value) turns the dynamic
 adjustment off. Anywhere else (musl, macOS) this is a no-op.
 """
 

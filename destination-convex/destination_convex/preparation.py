@@ -59,7 +59,8 @@ def prepare_tables(
             raise ConfigurationError(
                 f"Convex refused the primary-key index for the dedup stream(s) "
                 f"{', '.join(f'{plan.label} (key {_paths(indexes[plan.table])})' for plan in dedup)}: "
-                f"{err.convex_message or err.explanation} Choose another primary key, or sync the stream in append mode."
+                f"{err.convex_message or err.explanation} "
+                "Choose another primary key, or sync the stream in append mode."
             ) from None
         raise ConvexStepError(f"Creating primary-key indexes ({described})", err) from None
     wait_for_indexes(

@@ -85,7 +85,8 @@ class Replacements:
         held = self._held[table]
         try:
             if held.file is None:
-                held.file = tempfile.TemporaryFile(prefix="convex-overwrite-", dir=self._spool_dir)
+                # Kept open across calls until the stream completes (closed in _keep or close).
+                held.file = tempfile.TemporaryFile(prefix="convex-overwrite-", dir=self._spool_dir)  # noqa: SIM115
             held.file.write(b"%d %d " % (encoded.messages, encoded.write_bytes))
             held.file.write(encoded.data)
             held.file.write(b"\n")

@@ -60,7 +60,7 @@ def describe_stream(namespace: str | None, stream: str) -> str:
 def field_names(keys: Sequence[str]) -> dict[str, str]:
     """Each key of one (nested) object -> the name Convex stores it under (collision rule included)."""
     key_list = list(keys)
-    return dict(zip(key_list, map_keys(key_list)))
+    return dict(zip(key_list, map_keys(key_list), strict=True))
 
 
 def declared_fields(json_schema: Mapping[str, Any] | None) -> list[str]:

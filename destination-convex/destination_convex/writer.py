@@ -351,7 +351,8 @@ class Writer:
         self._logger.info(
             f"Wrote {self._totals.acknowledged} records in {self._totals.requests} requests "
             f"({self._totals.request_bytes / MIB:.1f} MiB) in {elapsed:.1f} s "
-            f"({self._totals.acknowledged / elapsed:.0f} records/s); emitted {self._checkpoints.states_released} states."
+            f"({self._totals.acknowledged / elapsed:.0f} records/s); "
+            f"emitted {self._checkpoints.states_released} states."
         )
         if self._pacer is not None:
             self._logger.info(

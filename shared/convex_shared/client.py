@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import orjson
 
@@ -86,7 +86,10 @@ def _keep(values: list[dict[str, Any]], table_name: str | None, component: str |
     return kept if len(kept) != len(values) else values
 
 
-def _filtered(parse: Callable[[bytes], Any], body_filter: BodyFilter | None) -> Callable[[bytes], Any]:
+Page = TypeVar("Page")
+
+
+def _filtered(parse: Callable[[bytes], Page], body_filter: BodyFilter | None) -> Callable[[bytes], Page]:
     if body_filter is None:
         return parse
     return lambda body: parse(body_filter(body))

@@ -39,7 +39,7 @@ MAX_TABLE_NAME_LEN: Final = 64
 MAX_FIELD_NAME_LEN: Final = 1024
 #: Rounds of `source_` prefixing Convex tries before giving up (DUPLICATE_FIELD_LIMIT).
 RENAME_ROUNDS: Final = 3
-_KEPT_TABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,%d}" % (MAX_TABLE_NAME_LEN - 1), re.ASCII)
+_KEPT_TABLE = re.compile(rf"[A-Za-z][A-Za-z0-9_]{{0,{MAX_TABLE_NAME_LEN - 1}}}", re.ASCII)
 _NOT_SLUG = re.compile(r"[^a-z0-9]+", re.ASCII)
 
 

@@ -192,14 +192,13 @@ def _old_rows_deleted(ctx: ReadContext, run: StreamRun, position: int) -> Iterat
     deleted = 0
     progress = SnapshotProgress(table, (position, None))  # refuses pages that do not move on
     key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)
-    while True:
+    while key is not None:
         emitted_at = messages.now_ms()
         for document in page.values:
             yield messages.record(table, {ID: document[ID], TABLE: table.name, COMPONENT: table.component,
                                           TS: position + 1, DELETED: True}, emitted_at)
         deleted += len(page.values)
         key = progress.next_key(key, page)
-        if key is None:
-            break
-        page = ctx.reader.snapshot_page(table, key[0], key[1])
+        if key is not None:
+            page = ctx.reader.snapshot_page(table, key[0], key[1])
     ctx.logger.info("Emitted %d deletes for the earlier rows of %s.", deleted, table)

@@ -22,6 +22,7 @@ is refused rather than read wrong.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def _max_creation_time(stream: QueryFunctionStream, documents: list[dict[str, An
     if not incremental or not documents:
         return None
     times = [_creation_time(stream, d) for d in documents]
-    if any(later < earlier for earlier, later in zip(times, times[1:])):
+    if any(later < earlier for earlier, later in itertools.pairwise(times)):
         raise ConvexConfigError(f"The query function {stream.function} returned documents out of _creationTime "
                                 "order, which incremental reads rely on. Query without an index or .order('desc') "
                                 "(Convex's default order is by _creationTime), or sync the stream in full refresh.")

@@ -17,7 +17,7 @@ _JSON_TYPES = ((bool, "boolean"), (int, "number"), (float, "number"), (str, "str
                (dict, "object"))
 
 
-def _relax(node: Any, top: bool = False) -> Any:
+def _relax(node: Any, top: bool = False) -> dict[str, Any]:
     if not isinstance(node, Mapping):
         return {}
     out: dict[str, Any] = {}

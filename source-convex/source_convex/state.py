@@ -138,7 +138,7 @@ def load_state(raw: Optional[Mapping[str, Any]], now_ns: Optional[int] = None) -
             if not isinstance(value, str) or not value:
                 raise StateError(f"{key} must be a non-empty string, not {value!r}")
             if not has_more:  # meaningful only past the snapshot
-                state[key] = value  # type: ignore[literal-required]
+                state[key] = value
     deltas_from = raw.get("deltas_from")
     if deltas_from is not None:
         if not (_is_int(deltas_from) and deltas_from >= 0):
