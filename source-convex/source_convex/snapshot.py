@@ -39,8 +39,8 @@ from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPa
 
 from . import messages
 from .context import ReadContext
-from .plan import StreamRun
 from .page_lanes import TURN
+from .plan import StreamRun
 from .prefetch import lookahead
 from .resumed_snapshot import first_resumed_page
 from .state import replaced_snapshot_start, snapshot_finished, snapshot_page_read, snapshot_started
@@ -189,7 +189,10 @@ class SnapshotPhase:
         next_key = SnapshotProgress(table, start).next_key
         pages: Iterator[Optional[SnapshotPage]]
         if lane is None:
-            pages = lookahead(fetch, start, next_key, held if held is not None else read_first())
+            first = held if held is not None else read_first()
+            in_order: Iterator[SnapshotPage] = lookahead(fetch, start, next_key, first)
+            pages = in_order
+            del first
         else:  # parallel snapshots: read on the lane; None is a turn boundary (see parallel_snapshots)
             pages = lane.pages(fetch, start, next_key, read_first, held)
         del held  # this frame lives as long as the table: do not pin the first page's documents
