@@ -15,7 +15,7 @@ PRODUCT := shared/convex_shared source-convex/source_convex destination-convex/d
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install check test test-unit wheels wheel-test demo pyairbyte-test reliability bench bench-server images image-test clean
+.PHONY: help install check test test-unit wheels wheel-test demo pyairbyte-test reliability bench bench-parallel bench-scale bench-startup bench-server images image-test clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
@@ -68,6 +68,15 @@ reliability: install ## The long fault / crash / bad-input sweep; prints the rel
 
 bench: install ## Benchmarks side by side: ours vs the incumbent vs the floor (writes the docs table)
 	$(PY) integration_tests/bench/run.py
+
+bench-parallel: install ## Snapshots of 20 tables at 50 ms per request: parallel_snapshots=4 vs 1 vs the floor
+	$(PY) integration_tests/bench/parallel_snapshots.py
+
+bench-scale: install ## B8: a 2,000,000-document table read by the source and written by the destination (~10 min; writes the docs)
+	$(PY) integration_tests/bench/run.py --only B8
+
+bench-startup: install ## B7 alone: start-up time of spec, check and a tiny read / write, ours vs the incumbent (prints only)
+	$(PY) integration_tests/bench/run.py --only B7 --no-write
 
 bench-server: install ## Time the local server serving one 1024-document snapshot page
 	$(PY) -m convex_local.bench

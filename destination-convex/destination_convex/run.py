@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from .destination import DestinationConvex
+from convex_shared.cdk_import import fast_cdk_import
 
 
 def run() -> None:
+    with fast_cdk_import():  # about 1.1 s less start-up for every command (see cdk_import)
+        from .destination import DestinationConvex
     DestinationConvex().run(sys.argv[1:])

@@ -1,6 +1,6 @@
 """`make bench`: our Convex connectors vs the incumbent vs the floor, side by side, in one run.
 
-    .venv/bin/python integration_tests/bench/run.py [--quick] [--only B1,B2,B3,B4,B5] [--repeat N]
+    .venv/bin/python integration_tests/bench/run.py [--quick] [--only B1,B2,B3,B4,B5,B6,B7] [--repeat N]
                                                      [--no-incumbent] [--no-write]
 
 Starts the local Convex-compatible server as its own process per scenario, runs every
@@ -22,11 +22,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from convex_bench import contenders as c  # noqa: E402
-from convex_bench import datasets, functions_modes, report  # noqa: E402
+from convex_bench import datasets, functions_modes, report, scale, slow_server, startup  # noqa: E402
 from convex_bench.measure import ContenderFailed  # noqa: E402
 from convex_bench.scenarios import Bench, Sizes  # noqa: E402
 
-ALL = ("B1", "B2", "B3", "B4", "B5")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+#: Run only when asked for by name, and alone (`make bench-scale`): B8, the 2M-document table.
+SEPARATE = ("B8",)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,9 +45,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     only = [name.strip().upper() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(only) - set(ALL))
+    unknown = sorted(set(only) - set(ALL) - set(SEPARATE))
     if unknown:
-        print(f"Unknown scenario(s) {unknown}; choose from {', '.join(ALL)}.", file=sys.stderr)
+        print(f"Unknown scenario(s) {unknown}; choose from {', '.join(ALL + SEPARATE)}.", file=sys.stderr)
+        return 2
+    if set(only) & set(SEPARATE) and len(only) > 1:
+        print(f"{', '.join(SEPARATE)} runs alone (make bench-scale).", file=sys.stderr)
         return 2
     sizes = Sizes.quick() if args.quick else Sizes()
     given = sys.argv[1:] if argv is None else argv
@@ -53,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def log(line: str) -> None:
         print(line, flush=True)
+
+    if only == ["B8"]:
+        return _scale(args, "make bench-scale" if given == ["--only", "B8"] else command, log)
 
     started = time.perf_counter()
     machine = report.Machine.now()
@@ -76,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
                     bench.destination("B4", n, dedup, [c.FLOOR, c.OURS])
         if "B5" in only:
             functions_modes.run(bench, sizes.functions)
+        if "B6" in only:
+            slow_server.run(bench, sizes.slow_server, source_side)
+        if "B7" in only:
+            startup.run(bench, source_side)
     except (ContenderFailed, c.SetupError) as err:
         print(f"\nBENCH FAILED: {err}", file=sys.stderr)
         return 1
@@ -95,6 +107,30 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {written.relative_to(c.REPO)}")
     else:
         print("(a partial or quick run: RESULTS.md and the docs pages were left as they are)")
+    return 0
+
+
+def _scale(args: argparse.Namespace, command: str, log: report.Log) -> int:
+    """B8 alone: print its table and (unless --no-write or --quick) put it in RESULTS.md and the docs."""
+    machine = report.Machine.now()
+    workdir = Path(tempfile.mkdtemp(prefix="convex-bench-"))
+    n = 200_000 if args.quick else scale.N
+    try:
+        bench = Bench(Sizes(), workdir, log, with_incumbent=False)
+        runs = scale.run(bench, n)
+    except (ContenderFailed, c.SetupError) as err:
+        print(f"\nBENCH FAILED: {err}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    block = scale.section(runs, n, command, machine.started)
+    print()
+    print(block)
+    if args.no_write or args.quick:
+        print("(--no-write or --quick: RESULTS.md and the docs pages were left as they are)")
+        return 0
+    for written in report.write_scale(block):
+        print(f"wrote {written.relative_to(c.REPO)}")
     return 0
 
 

@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--index-backfill-delay-s", type=float, default=0.0)
     serve.add_argument("--max-write-bytes-per-s", type=float, default=4 * 1024 * 1024,
                        help="write-throughput window: app mutations fail with TooManyWrites above it")
+    serve.add_argument("--page-delay-s", type=float, default=0.0,
+                       help="latency added to each page of list_snapshot, document_deltas and data sync")
+    serve.add_argument("--page-render", choices=("stored", "generic"), default="stored",
+                       help="generic: render every document value by value (a slower server)")
     serve.add_argument("--log-level", default="WARNING", help="server log level on stderr (routes only, never keys)")
     return parser
 
@@ -57,6 +61,8 @@ def serve(args: argparse.Namespace) -> int:
         index_backfill_delay_s=args.index_backfill_delay_s,
         max_write_bytes_per_s=args.max_write_bytes_per_s,
         latency_s=args.latency_s,
+        page_delay_s=args.page_delay_s,
+        page_render=args.page_render,
     )
     dep = LocalDeployment(
         data=args.data, settings=settings, seed=args.seed, admin_key=args.admin_key, read_only_key=args.read_only_key

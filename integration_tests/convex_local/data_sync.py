@@ -175,7 +175,8 @@ def _by_id_page(db: Database, settings: Settings, cursor: dict[str, Any], by_tab
     table = by_tablet[tablet_id]
     limit = settings.data_sync_page_size
     rows = db.store.snapshot_rows(tablet_id, after or "", cursor["synced_ts"], limit)
-    values = [_document(table, ts, export, clean, encoded) for _id, ts, clean, encoded, export in rows]
+    generic = settings.page_render == "generic"
+    values = [_document(table, ts, export, clean, encoded, generic) for _id, ts, clean, encoded, export in rows]
     cursor["n"] += len(rows)
     cursor["table_n"] += len(rows)
     if len(rows) < limit:  # reached the end of the table (a full page may still have more)
@@ -247,10 +248,11 @@ def _ts_page(db: Database, settings: Settings, cursor: dict[str, Any], by_tablet
         committed.extend(batch)
         new_synced_ts = latest
     values = []
+    generic = settings.page_render == "generic"
     for r in committed:
         table = by_tablet[r.tablet]
         values.append(_tombstone(table, r.ts, r.id) if r.kind == DELETE
-                      else _document(table, r.ts, r.export, r.clean, r.encoded))
+                      else _document(table, r.ts, r.export, r.clean, r.encoded, generic))
     cursor["synced_ts"] = new_synced_ts
     cursor["n"] += len(values)
     return values
@@ -261,8 +263,9 @@ def _meta(table: Tablet, ts: int, deleted: bool) -> str:
             + ',"deleted":' + ("true" if deleted else "false"))
 
 
-def _document(table: Tablet, ts: int, export: str | None, clean: str | None, encoded: str | None) -> str:
-    text = _document_text(clean or "{}", encoded, export, "export", ALL_COLUMNS)
+def _document(table: Tablet, ts: int, export: str | None, clean: str | None, encoded: str | None,
+              generic: bool = False) -> str:
+    text = _document_text(clean or "{}", encoded, export, "export", ALL_COLUMNS, generic)
     return _meta(table, ts, False) + ',"value":' + text + "}"
 
 

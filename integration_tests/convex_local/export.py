@@ -22,9 +22,11 @@ from .values import RENDERERS, dumps, parse_format, stored_to_python
 TRUE, FALSE = "true", "false"
 
 
-def _document_text(clean: str, encoded: str | None, export: str | None, fmt: str, columns: Columns) -> str:
-    """The stored document rendered in `fmt`, with unselected columns removed."""
-    if columns.everything:
+def _document_text(clean: str, encoded: str | None, export: str | None, fmt: str, columns: Columns,
+                   generic: bool = False) -> str:
+    """The stored document rendered in `fmt`, with unselected columns removed; `generic` renders it
+    value by value even when the stored text would do (Settings.page_render)."""
+    if columns.everything and not generic:
         if encoded is None or fmt == "clean":
             return clean
         if fmt == "encoded":
@@ -117,7 +119,9 @@ def list_snapshot(db: Database, settings: Settings, args: Args) -> str:
         next_cursor = _cursor(following.tablet, ids.min_id(following.number))
     else:
         next_cursor = None
-    values = [_value(_prefix(table, ts), _document_text(clean, enc, exp, fmt, columns)) for _id, ts, clean, enc, exp in rows]
+    generic = settings.page_render == "generic"
+    values = [_value(_prefix(table, ts), _document_text(clean, enc, exp, fmt, columns, generic))
+              for _id, ts, clean, enc, exp in rows]
     return (
         '{"values":[' + ",".join(values) + '],"snapshot":' + str(snapshot) + ',"cursor":'
         + (dumps(next_cursor) if next_cursor is not None else "null")
@@ -156,6 +160,7 @@ def document_deltas(db: Database, settings: Settings, args: Args) -> str:
         new_cursor = rows[-1].ts if has_more else max(now, cursor)
         tablets = {t.tablet: t for t in db.all_tablets()}
     values = []
+    generic = settings.page_render == "generic"
     for r in rows:
         t = tablets.get(r.tablet)
         # Rows of tables deleted or cleared since are skipped: no delete events for them.
@@ -168,7 +173,7 @@ def document_deltas(db: Database, settings: Settings, args: Args) -> str:
         if r.kind == DELETE:
             values.append(prefix + ',"_deleted":true,"_id":' + dumps(r.id) + "}")
         else:
-            values.append(_value(prefix + ',"_deleted":false', _document_text(r.clean, r.encoded, r.export, fmt, columns)))  # type: ignore[arg-type]
+            values.append(_value(prefix + ',"_deleted":false', _document_text(r.clean, r.encoded, r.export, fmt, columns, generic)))  # type: ignore[arg-type]
     return (
         '{"values":[' + ",".join(values) + '],"cursor":' + str(new_cursor)
         + ',"hasMore":' + (TRUE if has_more else FALSE) + "}"

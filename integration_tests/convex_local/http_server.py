@@ -146,6 +146,9 @@ def _int_as_float(text: str) -> float:
 
 
 # A \uD800-\uDFFF escape: only then can the parsed text hold a lone surrogate (a cheap pre-check).
+#: The routes that answer pages of documents: Settings.page_delay_s applies to them.
+_PAGE_ROUTES = frozenset({"/api/list_snapshot", "/api/document_deltas", "/api/v1/data/sync"})
+
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
@@ -319,6 +322,8 @@ class Handler(BaseHTTPRequestHandler):
 
         if dep.settings.latency_s > 0:
             time.sleep(dep.settings.latency_s)
+        if dep.settings.page_delay_s > 0 and path in _PAGE_ROUTES:
+            time.sleep(dep.settings.page_delay_s)
         fault = dep.faults.pick(name, "before")
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.slow_s)

@@ -26,6 +26,12 @@ class Settings:
     max_write_bytes_per_s: float = 4 * 1024 * 1024
     # Fixed latency added to every request, to look like a remote deployment.
     latency_s: float = 0.0
+    # Latency added to each PAGE of the paging routes (list_snapshot, document_deltas, data sync), on top of
+    # latency_s: a remote deployment reading and rendering a page from its storage.
+    page_delay_s: float = 0.0
+    # How page values are rendered: "stored" joins the stored document text (cheap); "generic" decodes each
+    # document and encodes it again value by value, as a server that builds pages from objects pays.
+    page_render: str = "stored"
     # How far back document_deltas may start (open-source default: 14 days).
     delta_retention_ns: int = 14 * NS_PER_DAY
     # How old a list_snapshot snapshot may be (the backend's limit: 5 days).

@@ -122,3 +122,24 @@ def test_keys_never_reach_the_request_log_or_server_log(api: Api, caplog: pytest
     assert secret not in caplog.text and secret not in repr(list(dep.request_log))
     assert error(requests.get(dep.url + "/api/list_snapshot", params={"adminKey": "wrong"}, timeout=10)) == (
         401, "BadAdminKey")
+
+
+def test_page_delay_applies_to_paging_routes_only(api: Api) -> None:
+    api.dep.generate("t", 3, seed=1)
+    api.dep.settings.page_delay_s = 0.2
+    t = time.perf_counter()
+    assert api.get("/api/list_snapshot").status_code == 200
+    assert time.perf_counter() - t >= 0.2
+    t = time.perf_counter()
+    assert api.get("/api/json_schemas").status_code == 200
+    assert time.perf_counter() - t < 0.2
+
+
+@pytest.mark.parametrize("fmt", ["json", "export_json", "convex_encoded_json"])
+def test_generic_page_render_answers_the_same_pages(api: Api, fmt: str) -> None:
+    """`page_render="generic"` changes what a page costs the server, never what it holds."""
+    api.dep.generate("t", 50, seed=3)
+    stored = api.get("/api/list_snapshot", params={"format": fmt}).json()
+    api.dep.settings.page_render = "generic"
+    generic = api.get("/api/list_snapshot", params={"format": fmt, "snapshot": str(stored["snapshot"])}).json()
+    assert generic == stored and len(generic["values"]) == 50

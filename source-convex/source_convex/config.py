@@ -16,6 +16,10 @@ from convex_shared import ConnectionSettings, ConvexConfigError, RetryPolicy
 
 from .tables import TableRef
 
+#: Tables whose snapshots are read at once, by default and at most (each has one request in flight).
+DEFAULT_PARALLEL_SNAPSHOTS = 4
+MAX_PARALLEL_SNAPSHOTS = 16
+
 
 class OnExpiredPosition(enum.Enum):
     """What to do when a saved change-log position is older than Convex's retention."""
@@ -32,6 +36,7 @@ class SourceConfig:
     tables: Optional[frozenset[TableRef]]  # None = every table
     include_components: bool
     on_expired_position: OnExpiredPosition
+    parallel_snapshots: int = DEFAULT_PARALLEL_SNAPSHOTS  # tables snapshotted at once
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> "SourceConfig":
@@ -44,6 +49,7 @@ class SourceConfig:
             tables=_tables(config.get("tables")),
             include_components=_boolean(config, "include_components", True),
             on_expired_position=_on_expired(config.get("on_expired_position")),
+            parallel_snapshots=_parallel_snapshots(config.get("parallel_snapshots")),
         )
 
     def wants(self, table: TableRef) -> bool:
@@ -83,3 +89,15 @@ def _on_expired(raw: Any) -> OnExpiredPosition:
     except ValueError:
         choices = ", ".join(repr(choice.value) for choice in OnExpiredPosition)
         raise ConvexConfigError(f"on_expired_position must be one of {choices}, not {raw!r}.") from None
+
+
+def _parallel_snapshots(raw: Any) -> int:
+    if raw is None:
+        return DEFAULT_PARALLEL_SNAPSHOTS
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)  # a UI or a JSON tool that writes every number as a float
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= MAX_PARALLEL_SNAPSHOTS:
+        raise ConvexConfigError(
+            f"parallel_snapshots must be a whole number from 1 to {MAX_PARALLEL_SNAPSHOTS} (how many tables are "
+            f"read at once; 1 reads them one after another), not {raw!r}.")
+    return raw

@@ -9,9 +9,10 @@ stream-status TRACE messages itself. Order of a sync:
 2. Saved change-log positions are checked (`expiry`): expired ones end the sync with a
    config_error naming them, or, when the config says so, are read again in step 3.
 3. Snapshots (`snapshot`): first the snapshot timestamp is pinned and the started state of
-   every stream that starts a new snapshot goes out, before any record; then table by
-   table in catalog order, all new ones at the pinned timestamp; each table's state goes
-   out when it is done. Full-refresh streams are COMPLETE here.
+   every stream that starts a new snapshot goes out, before any record; then the tables in
+   catalog order, `parallel_snapshots` at a time (interleaved page by page, see
+   `parallel_snapshots`; 1 = table by table), all new ones at the pinned timestamp; each
+   table's state goes out when it is done. Full-refresh streams are COMPLETE here.
 4. One pass over the changes for every incremental stream: the data sync API where the deployment
    has it (`data_sync`, which also sees cleared and replaced tables), else one change-log walk
    (`deltas`).
@@ -19,13 +20,15 @@ stream-status TRACE messages itself. Order of a sync:
 
 On any failure the states of what was emitted go out first, then INCOMPLETE for every
 unfinished stream, then the error as an AirbyteTracedException (config_error for anything
-the user must fix). Pages are streamed: at most two are held (one read ahead).
+the user must fix). Pages are streamed: at most two are held per table being read (one
+read ahead), so 2 x `parallel_snapshots` in all.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from typing import Any, Iterator, List, Mapping, Optional
 
 from airbyte_cdk.models import (
@@ -45,7 +48,9 @@ from .cadence import Cadence, Checkpointer, Progress
 from .context import ReadContext
 from .config import OnExpiredPosition
 from .expiry import expired_message, probe
+from .page_lanes import Lane
 from .pages import PageReader
+from .parallel_snapshots import ParallelSnapshots
 from .plan import ReadPlan, StreamRun, plan_read
 from .snapshot import SnapshotPhase
 from .state import Phase, StateError, position
@@ -80,8 +85,10 @@ class ReadOrchestrator:
         on_expired: OnExpiredPosition,
         logger: logging.Logger,
         cadence: Cadence = Cadence(),
+        parallel_snapshots: int = 1,
     ) -> None:
         self._client = client
+        self._parallel = parallel_snapshots  # tables snapshotted at once (1: one after another)
         self._on_expired = on_expired
         self._logger = logger
         self._cadence = cadence
@@ -153,8 +160,12 @@ class ReadOrchestrator:
         first_page = self._handle_expired_positions()
         self._doing = "Starting the snapshots of the new streams"
         yield from self._snapshots.start_new(run for run in self._runs if run.phase is Phase.NEW)
-        for run in self._runs:
-            if run.phase is not Phase.DELTAS:
+        snapshots = [run for run in self._runs if run.phase is not Phase.DELTAS]
+        if self._parallel > 1 and len(snapshots) > 1:  # parallel snapshots (issue 16), see parallel_snapshots
+            yield from ParallelSnapshots(self._parallel, self._ctx, self._reading_snapshot).read(
+                [(run.table, partial(self._snapshot, run)) for run in snapshots])
+        else:
+            for run in snapshots:
                 yield from self._snapshot(run)
         incremental = [run for run in self._runs if run.incremental]
         if incremental:
@@ -213,14 +224,18 @@ class ReadOrchestrator:
 
     # -- phases ---------------------------------------------------------------------------
 
-    def _snapshot(self, run: StreamRun) -> Iterator[AirbyteMessage]:
-        self._doing = f"Reading the snapshot of table {run.table}"
+    def _snapshot(self, run: StreamRun, lane: Optional[Lane[Any, Any]] = None) -> Iterator[AirbyteMessage]:
+        self._reading_snapshot(run.table)
+        ctx = self._ctx if lane is None else lane.context
         yield from self._running(run)
-        yield from self._snapshots.read(run)
-        yield from self._ctx.checkpoint([run])
-        self._ctx.checkpointer.reset()
+        yield from self._snapshots.read(run, lane)
+        yield from ctx.checkpoint([run])
+        ctx.checkpointer.reset()
         if not run.incremental:
             yield from self._finish(run)
+
+    def _reading_snapshot(self, table: TableRef) -> None:
+        self._doing = f"Reading the snapshot of table {table}"
 
     def _walk(self, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]]) -> Iterator[AirbyteMessage]:
         self._doing = "Reading the changes since the last sync"

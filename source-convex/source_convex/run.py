@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from .entrypoint import launch
-from .source import SourceConvex
+from convex_shared.cdk_import import fast_cdk_import
 
 # The prefetch thread fetches the next page while the main thread writes records. With the
 # default 5 ms switch interval it waits that long for the interpreter lock each time the
@@ -17,4 +16,7 @@ _SWITCH_INTERVAL_S = 0.0002
 def run() -> None:
     """Run the connector with the command-line arguments (spec, check, discover, read)."""
     sys.setswitchinterval(_SWITCH_INTERVAL_S)
+    with fast_cdk_import():  # about 1.1 s less start-up for every command (see cdk_import)
+        from .entrypoint import launch
+        from .source import SourceConvex
     launch(SourceConvex(), sys.argv[1:])

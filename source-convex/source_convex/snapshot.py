@@ -32,7 +32,7 @@ same documents again, or reading the same pages forever.
 
 from __future__ import annotations
 
-from typing import Generator, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Generator, Iterable, Iterator, Optional
 
 from airbyte_cdk.models import AirbyteMessage
 from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPage
@@ -40,10 +40,14 @@ from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPa
 from . import messages
 from .context import ReadContext
 from .plan import StreamRun
+from .page_lanes import TURN
 from .prefetch import lookahead
 from .resumed_snapshot import first_resumed_page
 from .state import replaced_snapshot_start, snapshot_finished, snapshot_page_read, snapshot_started
 from .tables import TableRef
+
+if TYPE_CHECKING:
+    from .page_lanes import Lane
 
 Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
 
@@ -129,8 +133,9 @@ class SnapshotPhase:
             self._started.add(run.table)
         yield from self._ctx.checkpoint(new)
 
-    def read(self, run: StreamRun) -> Iterator[AirbyteMessage]:
-        """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows."""
+    def read(self, run: StreamRun, lane: "Optional[Lane[Key, SnapshotPage]]" = None) -> Iterator[AirbyteMessage]:
+        """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows. With a
+        `lane` (parallel snapshots), pages are read on it and `TURN` marks each page boundary."""
         if run.state is not None and run.table not in self._started:
             self._ctx.logger.info("Continuing the interrupted snapshot of %s.", run.table)
         while True:
@@ -138,7 +143,7 @@ class SnapshotPhase:
             start: Key = (self.pinned, None) if state is None else (state["delta_cursor"], state["snapshot_cursor"])
             resumed = state is not None and run.table not in self._started  # its position comes from saved state
             try:
-                count = yield from self._pages(run, start, resumed)
+                count = yield from self._pages(run, start, resumed, lane)
                 break
             except ConvexRequestError as err:
                 if err.code != "SnapshotTooOld" or run.snapshot_restarted:
@@ -163,22 +168,35 @@ class SnapshotPhase:
         self._first_page = None
         return page if start == (page.snapshot, None) else None
 
-    def _pages(self, run: StreamRun, start: Key, resumed: bool) -> Generator[AirbyteMessage, None, int]:
+    def _pages(self, run: StreamRun, start: Key, resumed: bool,
+               lane: "Optional[Lane[Key, SnapshotPage]]" = None) -> Generator[AirbyteMessage, None, int]:
         """Emit the table's snapshot from `start`; returns the record count. The first page of a snapshot
         `resumed` from saved state is read with Convex's unnamed refusals recognised (see resumed_snapshot)."""
         table = run.table
-        ctx = self._ctx
+        ctx = self._ctx if lane is None else lane.context
         phase = f"snapshot of table {table}"
 
         def fetch(key: Key) -> SnapshotPage:
             return ctx.reader.snapshot_page(table, key[0], key[1])
 
+        def read_first() -> SnapshotPage:
+            if resumed and start[0] is not None:
+                return first_resumed_page(ctx.reader, table, start[0], start[1])
+            return fetch(start)
+
         count = 0
-        first = self._held_page(table, start)
-        if first is None and resumed and start[0] is not None:
-            first = first_resumed_page(ctx.reader, table, start[0], start[1])
-        pages = lookahead(fetch, start, SnapshotProgress(table, start).next_key, first)
+        held = self._held_page(table, start)
+        next_key = SnapshotProgress(table, start).next_key
+        pages: Iterator[Optional[SnapshotPage]]
+        if lane is None:
+            pages = lookahead(fetch, start, next_key, held if held is not None else read_first())
+        else:  # parallel snapshots: read on the lane; None is a turn boundary (see parallel_snapshots)
+            pages = lane.pages(fetch, start, next_key, read_first, held)
+        del held  # this frame lives as long as the table: do not pin the first page's documents
         for page in pages:
+            if page is None:
+                yield TURN
+                continue
             if run.state is None:
                 # A snapshot started here (a restart): its state goes out before its records.
                 if self.pinned is None:

@@ -62,7 +62,9 @@ class SourceConvex(AbstractSource):
 
     @staticmethod
     def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
-        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger)
+        # One pooled connection per table read at once (parallel snapshots), never fewer than the default.
+        return ConvexClient(source_config.connection, client_id(EXPORT_CLIENT, DIST_NAME), logger,
+                            max_connections=max(4, source_config.parallel_snapshots))
 
     # -- check ----------------------------------------------------------------------------
 
@@ -159,6 +161,7 @@ class SourceConvex(AbstractSource):
             return
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
-            orchestrator = ReadOrchestrator(client, source_config.on_expired_position, logger, self._cadence)
+            orchestrator = ReadOrchestrator(client, source_config.on_expired_position, logger, self._cadence,
+                                            source_config.parallel_snapshots)
             yield from orchestrator.read(catalog, state)
             logger.info("Sent %d requests to Convex.", client.request_count)

@@ -8,7 +8,10 @@ output.
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import jsonschema
@@ -135,8 +138,6 @@ def log_text(out: EntrypointOutput) -> str:
     return "\n".join(m.log.message for m in out.logs)  # type: ignore[union-attr]
 
 
-
-
 #: JSON Schema keywords Airbyte destinations do not support in stream schemas.
 UNSUPPORTED_KEYWORDS = ("allOf", "not")
 
@@ -194,3 +195,25 @@ def _subschemas(schema: Any) -> Iterable[dict[str, Any]]:
                 yield from _subschemas(sub)
         elif key in ("items", "additionalProperties", "not"):
             yield from _subschemas(value)
+
+
+def run_process(argv: list[str], tmp_path: Path, timeout_s: float = 50, **files: object) -> tuple[int, list[dict], str]:
+    """Run a source command line as a process, each of `files` (config, catalog, state) written to a
+    file of its own and passed as `--<name>`: (exit code, protocol messages, stdout + stderr)."""
+    argv = list(argv)
+    for name, content in files.items():
+        path = tmp_path / f"{name}-{len(list(tmp_path.iterdir()))}.json"
+        path.write_text(json.dumps(content))
+        argv += [f"--{name}", str(path)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s)
+    messages = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return proc.returncode, messages, proc.stdout + proc.stderr
+
+
+def protocol_catalog(*names: str, mode: str = "incremental") -> dict:
+    """A configured catalog, as JSON, reading `names` (incremental append-dedup on `_id` by default)."""
+    return {"streams": [{
+        "stream": {"name": name, "json_schema": {}, "supported_sync_modes": ["full_refresh", "incremental"],
+                   "source_defined_cursor": True, "default_cursor_field": ["_ts"]},
+        "sync_mode": mode, "destination_sync_mode": "append_dedup", "cursor_field": ["_ts"], "primary_key": [["_id"]],
+    } for name in names]}

@@ -101,6 +101,15 @@ def snapshot_data(n: int, workdir: Path, log: Any = print) -> Path:
     return copy
 
 
+def tiny_table(path: Path, n: int) -> None:
+    """A fresh data file holding table `bench` with `n` documents (seeded in well under a second)."""
+    dep = LocalDeployment(data=str(path))
+    try:
+        dep.generate(SNAPSHOT_TABLE, n, seed=GENERATE_SEED)
+    finally:
+        dep.stop()
+
+
 # -- change-log tables (B2) ---------------------------------------------------------------------------
 
 def change_tables(count: int) -> list[str]:

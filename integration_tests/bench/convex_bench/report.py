@@ -25,6 +25,7 @@ DOC_PAGES = {
 }
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 RSS_LIMIT_MB = 150.0
+Log = Callable[[str], None]
 
 NAMES = {
     c.OURS: "ours",
@@ -233,13 +234,18 @@ def _b1(runs: Sequence[Run], sizes: Sizes) -> list[str]:
     lines = [f"### B1 — full snapshot of one table of {sizes.snapshot:,} documents", ""]
     rows = [_run_row(NAMES[who], run) for who, run in found.items() if run]
     lines += _table(RUN_HEADER, rows)
-    ours, incumbent, floor = found[c.OURS], found[c.INCUMBENT], found[c.FLOOR]
+    notes = ratio_notes(found[c.OURS], found[c.INCUMBENT], found[c.FLOOR])
+    return lines + ["", _attempts_note(found.values()) + ("; ".join(notes) + "." if notes else ""), ""]
+
+
+def ratio_notes(ours: Run | None, incumbent: Run | None, floor: Run | None) -> list[str]:
+    """Ours ÷ the incumbent and ours ÷ the floor (throughput), for the runs that were measured."""
     notes = []
     if ours and incumbent:
         notes.append(f"ours ÷ incumbent throughput: **{_x(ours.records_per_s / incumbent.records_per_s)}**")
     if ours and floor:
         notes.append(f"ours ÷ floor throughput: **{ours.records_per_s / floor.records_per_s:.2f}**")
-    return lines + ["", _attempts_note(found.values()) + ("; ".join(notes) + "." if notes else ""), ""]
+    return notes
 
 
 def _b2(runs: Sequence[Run], sizes: Sizes) -> list[str]:
@@ -367,6 +373,13 @@ def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, ma
     from .functions_modes import section as b5  # the Functions API modes (both connectors)
 
     lines += b5(runs, sizes.functions)
+    if side in (None, "source"):
+        from .slow_server import section as b6
+
+        lines += b6(runs, sizes.slow_server)
+    from .startup import section as b7
+
+    lines += b7(runs)
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
 
@@ -381,16 +394,42 @@ def replace_between_markers(page: str, block: str) -> str | None:
     return page[: start + len(START)] + "\n" + block.rstrip() + "\n" + page[end:]
 
 
+def _scale_block(text: str) -> str:
+    """The B8 block (markers included) of a RESULTS.md text, or ''."""
+    from .scale import END as SCALE_END, START as SCALE_START
+
+    start, end = text.find(SCALE_START), text.find(SCALE_END)
+    return text[start:end + len(SCALE_END)] if 0 <= start < end else ""
+
+
 def write(full: str, pages: dict[Path, str]) -> list[Path]:
-    """RESULTS.md, and the marked block of each docs page (`pages`: page -> its block) that has markers."""
+    """RESULTS.md, and the marked block of each docs page (`pages`: page -> its block) that has markers.
+    The B8 block of RESULTS.md (written by `make bench-scale`) is kept."""
+    kept = _scale_block(RESULTS.read_text()) if RESULTS.exists() else ""
     RESULTS.write_text("# Benchmark results\n\nWritten by `make bench` (integration_tests/bench/run.py); do not "
-                       "edit by hand.\n\n" + full)
+                       "edit by hand.\n\n" + full + (f"\n{kept}\n" if kept else ""))
     written = [RESULTS]
     for page, block in pages.items():
         if not page.exists():
             continue
         replaced = replace_between_markers(page.read_text(), block)
         if replaced is not None:
+            page.write_text(replaced)
+            written.append(page)
+    return written
+
+
+def write_scale(block: str) -> list[Path]:
+    """The B8 block into RESULTS.md (appended the first time) and into each docs page with scale markers."""
+    from .scale import END as SCALE_END, START as SCALE_START, replace_block
+
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    replaced = replace_block(text, block)
+    RESULTS.write_text(replaced if replaced is not None
+                       else text.rstrip() + f"\n\n{SCALE_START}\n{block.rstrip()}\n{SCALE_END}\n")
+    written = [RESULTS]
+    for page in DOC_PAGES.values():
+        if page.exists() and (replaced := replace_block(page.read_text(), block)) is not None:
             page.write_text(replaced)
             written.append(page)
     return written

@@ -1,4 +1,4 @@
-"""The scenarios B1-B4: what each one seeds, which contenders it runs, and what it records.
+"""The scenarios B1-B4 (B5-B7 in their own modules): what each one seeds, which contenders it runs, and what it records.
 
 Every measured run is one `Run` row: scenario, case, contender, wall time, records, requests
 (from the server's request log, cleared before each run), peak RSS and CPU time. Each run is
@@ -13,6 +13,8 @@ never repeated (the incumbent at 50 ms latency alone takes about seven).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,7 +29,7 @@ Log = Callable[[str], None]
 #: Runs slower than this are not repeated.
 REPEAT_BELOW_S = 60.0
 #: Runs per contender when no repeat count is given: the target scenarios' ratios get a second try.
-DEFAULT_REPEAT = {"B1": 2, "B3": 2}
+DEFAULT_REPEAT = {"B1": 2, "B3": 2, "B7": 3}
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,12 @@ class Sizes:
     destination: int = 200_000
     growth: tuple[int, ...] = (100_000, 200_000, 400_000)
     functions: int = 100_000  # B5: Functions API modes vs streaming modes
+    slow_server: int = 50_000  # B6: a snapshot from a server that is the slow side
 
     @classmethod
     def quick(cls) -> "Sizes":
         return cls(snapshot=20_000, change_table_docs=100, changes=2_000, destination=20_000,
-                   growth=(10_000, 20_000, 40_000), functions=10_000)
+                   growth=(10_000, 20_000, 40_000), functions=10_000, slow_server=10_000)
 
 
 def snapshot_case(n: int) -> str:
@@ -81,6 +84,8 @@ class Run:
     bytes_in: int = 0
     #: How many runs this is the fastest of.
     attempts: int = 1
+    #: Seconds of top-level imports the interpreter reported for one run (start-up scenario).
+    import_s: float = 0.0
 
     @property
     def records_per_s(self) -> float:
@@ -153,16 +158,22 @@ class Bench:
 
     # -- snapshots (B1, and B4's source half) --------------------------------------------------------
 
-    def snapshot(self, scenario: str, n: int, contenders: list[str]) -> None:
-        case = snapshot_case(n)
+    def snapshot(self, scenario: str, n: int, contenders: list[str], case: str | None = None,
+                 server_settings: dict[str, Any] | None = None) -> None:
+        """A full snapshot of `n` documents by each contender; `server_settings` (convex_local Settings
+        fields, e.g. page_delay_s) are set on the server before the first run."""
+        case = case or snapshot_case(n)
         todo = [who for who in contenders if not self.measured(case, who)]
         if not todo:
             return
-        self.log(f"{scenario}: full snapshot of one table of {n:,} documents")
+        self.log(f"{scenario}: full snapshot of one table of {n:,} documents"
+                 + (f" ({case})" if server_settings else ""))
         data = datasets.snapshot_data(n, self.workdir, self.log)
         try:
             with ServerProcess(data) as server:
                 server.warm_schemas()
+                if server_settings:
+                    server.ctl.update_settings(**server_settings)
                 assert server.endpoint is not None
                 config = self.ws.config(server.endpoint)
                 for who in todo:
@@ -277,6 +288,20 @@ class Bench:
                 return run
         finally:
             _remove_data(data)
+
+
+@contextmanager
+def fresh_destination(bench: "Bench", path: Path, dedup: bool = False) -> Iterator[tuple[ServerProcess, Path, Path]]:
+    """A server on a new, empty data file at `path` (removed afterwards), with an unpaced destination
+    config and the `bench` stream's catalog: (server, config, catalog)."""
+    try:
+        with ServerProcess(path) as server:
+            assert server.endpoint is not None
+            config = bench.ws.config(server.endpoint, max_write_rate_mib_per_second=0)
+            catalog = bench.ws.write("catalog-destination", destination_catalog(dedup))
+            yield server, config, catalog
+    finally:
+        _remove_data(path)
 
 
 def _remove_data(path: Path) -> None:

@@ -154,3 +154,57 @@ def test_growth_section_reports_time_per_100k_and_memory_from_smallest_to_larges
     text = report.render(runs, Sizes(), "make bench", 60.0, report.Machine.now(), quick=False)
     assert "### B4" in text
     assert "4× the records took 3.2× the time (3.0 s per extra 100k records), peak RSS 94 MB → 96 MB" in text
+
+
+def test_slow_server_and_startup_sections_report_ratios_measured_in_the_same_run() -> None:
+    from convex_bench import slow_server, startup
+
+    runs = [_run(slow_server.case_name(50_000, "100 ms per page"), who, wall, 50_000)
+            for who, wall in (("ours", 8.0), ("incumbent", 16.0), ("floor", 6.0))]
+    text = "\n".join(slow_server.section(runs, 50_000))
+    assert "100 ms per page: ours ÷ incumbent throughput: **×2.0**, ours ÷ floor throughput: **0.75**" in text
+    assert "as served" not in text  # only measured cases get rows
+    runs = [_run(startup.INTERPRETER, "floor", 0.02, 0), _run(startup.case_name("source", "spec"), "ours", 0.8, 0),
+            _run(startup.case_name("source", "spec"), "incumbent", 0.5, 0)]
+    text = "\n".join(startup.section(runs))
+    assert "source spec: ours takes 1.60 of the incumbent's time" in text and "| ×40 |" in text
+
+
+def test_startup_import_seconds_sums_the_top_level_imports_only(tmp_path: Path) -> None:
+    from convex_bench import startup
+
+    assert 0 < startup.import_seconds([sys.executable, "-c", "import json"]) < 5
+    assert startup._IMPORT_LINE.match("import time:       121 |        304 |   json.decoder") is None
+    assert startup._IMPORT_LINE.match("import time:       121 |        304 | json").group(1) == "304"
+
+
+def test_scale_counts_destination_progress_from_its_states_and_renders_per_segment_figures() -> None:
+    from convex_bench import scale
+
+    state = orjson.dumps({"type": "STATE", "state": {"type": "STREAM", "stream": {
+        "stream_descriptor": {"name": "bench"}, "stream_state": {"seq": 20_479}}}})
+    assert scale._committed(state, 0) == 20_480
+    assert scale._committed(b'{"type":"LOG","log":{}}', 7) == 7
+    assert scale._records(b'{"type":"RECORD","record":{}}', 7) == 8
+    run = scale.ScaleRun("ours", "source", 2_000_000, 60.0, [
+        scale.Checkpoint(500_000, 15.0, 80.0, 70.0), scale.Checkpoint(1_000_000, 30.0, 81.0, 70.0),
+        scale.Checkpoint(2_000_000, 60.0, 82.0, 70.0)])
+    text = scale.section([scale.ScaleRun("floor", "source", 2_000_000, 30.0), run], 2_000_000, "make bench-scale", "now")
+    assert "| source | 1,000,000 | 30.0 s | 3.00 s |" in text
+    assert "the last segment took 1.00× the first's time per 100k records" in text
+    assert "ours ÷ floor throughput **0.50**" in text
+
+
+def test_a_full_run_keeps_the_scale_block_of_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from convex_bench import scale
+
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(report, "RESULTS", results)
+    monkeypatch.setattr(report, "DOC_PAGES", {"source": tmp_path / "missing.md"})
+    results.write_text("# Benchmark results\n\nold\n")
+    report.write_scale("### B8 first\n")
+    report.write_scale("### B8 second\n")
+    assert results.read_text().count(scale.START) == 1 and "### B8 second" in results.read_text()
+    report.write("## Benchmarks new\n", {})
+    text = results.read_text()
+    assert "## Benchmarks new" in text and "old" not in text and "### B8 second" in text

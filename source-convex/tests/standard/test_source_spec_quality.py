@@ -28,6 +28,7 @@ class TestSourceSpecQuality(SpecQualitySuite):
         "on_expired_position",
         "connect_timeout_seconds",
         "read_timeout_seconds",
+        "parallel_snapshots",
         "query_functions",
     ]
     key_permission = "deployment:data:view"

@@ -7,7 +7,7 @@ import pytest
 from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets
 from convex_shared import ConvexConfigError
 
-from source_convex.config import OnExpiredPosition, SourceConfig
+from source_convex.config import MAX_PARALLEL_SNAPSHOTS, OnExpiredPosition, SourceConfig
 from source_convex.tables import TableRef
 
 KEY = "convex-self-hosted|01ab23cd45ef67890123456789abcdef0123456789abcdef"
@@ -76,3 +76,15 @@ def test_mistakes_are_explained(extra: dict, fragment: str) -> None:
         SourceConfig.from_config({"deployment_url": "https://a.convex.cloud", "access_key": KEY, **extra})
     assert fragment in str(info.value)
     assert KEY not in str(info.value)
+
+
+def test_parallel_snapshots_default_range_and_spec() -> None:
+    base = {"deployment_url": "https://a.convex.cloud", "access_key": KEY}
+    prop = _spec()["properties"]["parallel_snapshots"]
+    assert SourceConfig.from_config(base).parallel_snapshots == prop["default"] == 4
+    assert (prop["minimum"], prop["maximum"]) == (1, MAX_PARALLEL_SNAPSHOTS)
+    assert SourceConfig.from_config({**base, "parallel_snapshots": 1}).parallel_snapshots == 1
+    assert SourceConfig.from_config({**base, "parallel_snapshots": 8.0}).parallel_snapshots == 8
+    for wrong in (0, MAX_PARALLEL_SNAPSHOTS + 1, 2.5, "4", True):
+        with pytest.raises(ConvexConfigError, match="parallel_snapshots must be a whole number from 1 to"):
+            SourceConfig.from_config({**base, "parallel_snapshots": wrong})

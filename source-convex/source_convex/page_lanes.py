@@ -1,0 +1,125 @@
+"""Lanes: one table's snapshot pages read on a shared pool of I/O threads, one page ahead.
+
+A lane is what `prefetch.lookahead` is for a table read alone, made to share the process
+with other tables read at the same time (see `parallel_snapshots`): the request for page
+k+1 is sent as soon as page k is read, on one of the pool's threads, and the lane says
+whether that page is in yet (`ready`), so the emitter turns to another table instead of
+waiting. Before every page the lane's iterator yields None: a turn boundary, where the
+emitter may switch tables. Resumed only when `ready`, it never blocks.
+
+Bounds, per lane: one request in flight and at most two pages held (the one being emitted
+and the one read ahead), as `lookahead`. With N lanes: N requests, 2N pages in total.
+
+The pool's threads only send requests and decode the answers (the shared client parses a
+page in its body filter and parser, on the thread that sent it): records are built and
+written on the emitter's thread, in order. The threads are daemons that live as long as the
+process, like `prefetch`'s worker (short-lived threads each take a malloc arena, and an
+abandoned read must not keep the process alive); a request still running for an abandoned
+read is simply dropped.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+from functools import partial
+from typing import Callable, Generic, Iterator, Optional, TypeVar
+
+from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
+
+from .context import ReadContext
+
+K = TypeVar("K")
+P = TypeVar("P")
+
+#: Yielded by a lane's snapshot at each turn boundary. Only `parallel_snapshots` sees it (it takes
+#: every one); an AirbyteMessage so the snapshot's generators keep their type.
+TURN = AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.DEBUG, message="(turn boundary)"))
+
+_Job = tuple["Future[object]", Callable[[], object]]
+
+
+class IoPool:
+    """Daemon threads that run requests; grows to the widest read asked of it, never shrinks."""
+
+    def __init__(self) -> None:
+        self._jobs: "queue.SimpleQueue[_Job]" = queue.SimpleQueue()
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def ensure(self, threads: int) -> None:
+        """At least `threads` threads."""
+        with self._lock:
+            while self._threads < threads:
+                self._threads += 1
+                threading.Thread(target=self._loop, name=f"convex-lane-{self._threads}", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            future, call = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as err:  # handed to the emitter, which raises it when it needs the page
+                future.set_exception(err)
+
+    def submit(self, call: Callable[[], P], wake: threading.Event) -> "Future[P]":
+        """Run `call` on a thread; `wake` is set when it is done (either way)."""
+        future: Future[P] = Future()
+        future.add_done_callback(lambda _: wake.set())
+        self._jobs.put((future, call))  # type: ignore[arg-type]
+        return future
+
+
+_pool = IoPool()
+
+
+def shared_pool(threads: int) -> IoPool:
+    """The process's pool, with at least `threads` threads."""
+    _pool.ensure(threads)
+    return _pool
+
+
+class Lane(Generic[K, P]):
+    """One table's pages at a time; see the module docstring. `context` is the lane's own
+    (its checkpoint cadence counts this table's pages only)."""
+
+    def __init__(self, pool: IoPool, context: ReadContext, wake: threading.Event) -> None:
+        self.context = context
+        self._pool = pool
+        self._wake = wake
+        self._pending: Optional[Future[P]] = None
+
+    def ready(self) -> bool:
+        """Whether resuming the lane's iterator now would not wait for the network."""
+        return self._pending is None or self._pending.done()
+
+    def pages(self, fetch: Callable[[K], P], first_key: K, next_key: Callable[[K, P], Optional[K]],
+              read_first: Callable[[], P], first_page: Optional[P] = None) -> Iterator[Optional[P]]:
+        """None, page 1, None, page 2, ...: `first_page` or else `read_first()`, then
+        `fetch(next_key(key, page))` until next_key is None. `next_key` may raise; it runs before
+        its page is yielded, as in `lookahead`."""
+        key = first_key
+        pending: Optional[Future[P]]
+        if first_page is None:
+            pending = self._pool.submit(read_first, self._wake)
+        else:
+            pending = Future()
+            pending.set_result(first_page)
+            first_page = None  # held by the future only until it is taken
+        try:
+            while pending is not None:
+                self._pending = pending
+                yield None
+                page = pending.result()  # done: the emitter resumes a lane only when it is ready
+                self._pending = pending = None
+                following = next_key(key, page)
+                if following is not None:
+                    pending = self._pool.submit(partial(fetch, following), self._wake)
+                    key = following
+                yield page
+                del page  # not held while the next page is awaited
+        finally:
+            self._pending = None
