@@ -189,7 +189,10 @@ class SnapshotPhase:
         next_key = SnapshotProgress(table, start).next_key
         pages: Iterator[Optional[SnapshotPage]]
         if lane is None:
-            pages = lookahead(fetch, start, next_key, held if held is not None else read_first())
+            # Typed on its own: inferred against `pages`, the page type would take in the None.
+            plain: Iterator[SnapshotPage] = lookahead(
+                fetch, start, next_key, held if held is not None else read_first())
+            pages = plain
         else:  # parallel snapshots: read on the lane; None is a turn boundary (see parallel_snapshots)
             pages = lane.pages(fetch, start, next_key, read_first, held)
         del held  # this frame lives as long as the table: do not pin the first page's documents
