@@ -19,6 +19,7 @@ from typing import Any, Iterable, Iterator, List, Mapping
 import orjson
 from airbyte_cdk.destinations import Destination
 from airbyte_cdk.exception_handler import init_uncaught_exception_handler
+from airbyte_cdk.logger import init_logger
 from airbyte_cdk.models import (
     AirbyteConnectionStatus,
     AirbyteMessage,
@@ -41,7 +42,10 @@ from .plan import describe_plan, plan_catalog
 from .preparation import prepare_tables
 from .writer import MessageSource, Writer
 
-logger = logging.getLogger("airbyte")
+# The CDK's own log set-up (LOG messages, secrets masked), done here rather than left to the CDK package's
+# `__init__`, which the console script skips (convex_shared.cdk_import) and which did it by importing
+# airbyte_cdk.entrypoint.
+logger = init_logger("airbyte")
 
 #: The distribution (wheel) name, in Airbyte's `airbyte-<connector>` PyPI naming.
 DISTRIBUTION = "airbyte-destination-convex"

@@ -1,7 +1,7 @@
 """Import the Airbyte CDK for a connector's console script without its two start-up costs.
 
-Importing any part of airbyte-cdk 7 took about 1.3 s of a 1.6 s `spec` (measured with
-`python -X importtime`), for two things a connector never uses:
+Importing the source's entry point (airbyte-cdk 7) took 1.77 s of a 2.0 s `spec` (measured with
+`python -X importtime`; 0.65 s with this module), mostly for two things a connector never uses:
 
 - The package's `__init__` imports nearly the whole CDK (declarative and file-based sources,
   destinations, the legacy low-code framework) to re-export its names: about 0.5 s. Here the
@@ -13,6 +13,10 @@ Importing any part of airbyte-cdk 7 took about 1.3 s of a 1.6 s `spec` (measured
   serpyco-rs can generate for them: about 0.65 s. The CDK never asks for those schemas, so the
   docstring lookup answers "none" while the CDK is imported, and is restored afterwards.
 
+What the skipped `__init__` did as a side effect must be done explicitly: importing
+`airbyte_cdk.entrypoint` set up the CDK's logging (`init_logger`), which the source gets from
+its own entrypoint import and the destination now calls itself.
+
 Both steps change nothing once the CDK is imported, and both fall back to the ordinary import
 when the CDK or serpyco-rs is not laid out as expected.
 """
@@ -20,6 +24,7 @@ when the CDK or serpyco-rs is not laid out as expected.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,11 +32,17 @@ from types import ModuleType
 from typing import Any
 
 CDK = "airbyte_cdk"
+#: Set (to anything but empty) to import the CDK the ordinary way, e.g. to rule this module out.
+PLAIN_IMPORT_VARIABLE = "CONVEX_CONNECTOR_PLAIN_CDK_IMPORT"
 
 
 @contextmanager
 def fast_cdk_import() -> Iterator[None]:
-    """Within the block, importing CDK modules skips the package `__init__` and the docstring scan."""
+    """Within the block, importing CDK modules skips the package `__init__` and the docstring scan
+    (unless PLAIN_IMPORT_VARIABLE is set)."""
+    if os.environ.get(PLAIN_IMPORT_VARIABLE):
+        yield
+        return
     _defer_package_init(CDK)
     with _no_attribute_docs():
         yield

@@ -55,3 +55,15 @@ def test_the_package_init_is_skipped_until_a_re_exported_name_is_asked_for() -> 
                           "after": "airbyte_cdk.legacy.sources.declarative.declarative_stream" in sys.modules}))
     """)
     assert found == {"before": False, "restored": True, "same": True, "after": True}
+
+
+def test_the_plain_import_variable_turns_it_off() -> None:
+    found = _python("""
+        import os, sys, json
+        os.environ["CONVEX_CONNECTOR_PLAIN_CDK_IMPORT"] = "1"
+        from convex_shared.cdk_import import fast_cdk_import
+        with fast_cdk_import():
+            from airbyte_cdk.entrypoint import AirbyteEntrypoint
+        print(json.dumps({"init ran": "airbyte_cdk.legacy.sources.declarative.declarative_stream" in sys.modules}))
+    """)
+    assert found == {"init ran": True}
