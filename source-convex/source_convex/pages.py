@@ -5,9 +5,10 @@ they share: the export format. `export_json` is tried first (int64 arrives as a 
 integer; bytes and special floats are unwrapped in the raw body, see export_values). A
 backend that answers `400 BadFormat` only knows the clean `json` format; the reader then
 switches for the rest of the sync, logs it once, and turns int64 strings into integers
-with converters compiled from each table's schema (see clean_json). Either way, callers get documents ready for CDC fields and emission: each
-row's system fields are checked here, once (see rows), and a wrapper that does not decode
-ends the read with an error naming its table.
+with converters compiled from each table's schema (see clean_json). Either way, callers
+get documents ready for CDC fields and emission: each row's system fields are checked here,
+once (see rows), and a wrapper that does not decode ends the read with an error naming its
+table.
 """
 
 from __future__ import annotations
