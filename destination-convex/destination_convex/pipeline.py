@@ -69,6 +69,7 @@ class Pipeline:
         self._started = False
         self.submitted = 0
         self.peak_bytes = 0
+        self._blocked_submits = 0
 
     def start(self) -> None:
         if not self._started:
@@ -87,10 +88,14 @@ class Pipeline:
         """Queue a request, waiting while too many bytes are queued or in flight."""
         size = len(request.body)
         with self._cond:
-            while self._failure is None and self._bytes > 0 and (
-                self._bytes + size > self._max_bytes or any(self._queued[table] for table in request.counts)
-            ):
-                self._cond.wait()
+            self._blocked_submits += 1  # seen by others only while the wait below has released the lock
+            try:
+                while self._failure is None and self._bytes > 0 and (
+                    self._bytes + size > self._max_bytes or any(self._queued[table] for table in request.counts)
+                ):
+                    self._cond.wait()
+            finally:
+                self._blocked_submits -= 1
             self._raise_if_failed()
             self._waiting.append(request)
             self._bytes += size
@@ -110,6 +115,12 @@ class Pipeline:
         """Nothing queued, nothing running."""
         with self._cond:
             return not self._waiting and self._running == 0
+
+    @property
+    def blocked_submits(self) -> int:
+        """`submit` calls waiting for room (bytes in flight, or their table's one queue slot)."""
+        with self._cond:
+            return self._blocked_submits
 
     @property
     def in_flight_bytes(self) -> int:

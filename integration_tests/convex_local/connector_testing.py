@@ -43,6 +43,7 @@ import jsonschema
 import pytest
 import yaml
 from airbyte_cdk.models import ConnectorSpecificationSerializer
+from airbyte_cdk.utils.airbyte_secrets_utils import get_secrets
 
 from .deployment import LocalDeployment
 from .settings import Settings
@@ -379,6 +380,16 @@ class SpecQualitySuite:
             f"the key's description must say which permission {self.key_use} needs ({self.key_permission}), "
             f"so users pick the right key: {description!r}"
         )
+
+    def test_the_platform_masks_the_key_and_nothing_else(self, connection_spec: dict[str, Any]) -> None:
+        """What the secret marking is for: the CDK masks exactly the values `get_secrets` finds (in
+        logs and traces), and a field named like a credential would hold one that nothing masks."""
+        key = fake_key()
+        config = {name: f"value of {name}" for name in connection_spec["properties"]} | {"access_key": key}
+        assert get_secrets(connection_spec, config) == [key]
+        credential_like = [path for path, _, _ in spec_fields(connection_spec)
+                           if re.search(r"key|secret|token|password|credential", path) and path != "access_key"]
+        assert not credential_like, f"fields named like a credential but not marked airbyte_secret: {credential_like}"
 
     def test_free_text_fields_show_examples(self, connection_spec: dict[str, Any]) -> None:
         missing = []

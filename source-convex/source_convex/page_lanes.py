@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from functools import partial
-from typing import Callable, Generic, Iterator, Optional, TypeVar
+from typing import Generic, TypeVar
 
 from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
 
@@ -44,7 +45,7 @@ class IoPool:
     """Daemon threads that run requests; grows to the widest read asked of it, never shrinks."""
 
     def __init__(self) -> None:
-        self._jobs: "queue.SimpleQueue[_Job]" = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
         self._threads = 0
         self._lock = threading.Lock()
 
@@ -65,7 +66,7 @@ class IoPool:
             except BaseException as err:  # handed to the emitter, which raises it when it needs the page
                 future.set_exception(err)
 
-    def submit(self, call: Callable[[], P], wake: threading.Event) -> "Future[P]":
+    def submit(self, call: Callable[[], P], wake: threading.Event) -> Future[P]:
         """Run `call` on a thread; `wake` is set when it is done (either way)."""
         future: Future[P] = Future()
         future.add_done_callback(lambda _: wake.set())
@@ -90,19 +91,25 @@ class Lane(Generic[K, P]):
         self.checkpoints = checkpoints
         self._pool = pool
         self._wake = wake
-        self._pending: Optional[Future[P]] = None
+        self._pending: Future[P] | None = None
 
     def ready(self) -> bool:
         """Whether resuming the lane's iterator now would not wait for the network."""
         return self._pending is None or self._pending.done()
 
-    def pages(self, fetch: Callable[[K], P], first_key: K, next_key: Callable[[K, P], Optional[K]],
-              read_first: Callable[[], P], first_page: Optional[P] = None) -> Iterator[Optional[P]]:
+    def pages(
+        self,
+        fetch: Callable[[K], P],
+        first_key: K,
+        next_key: Callable[[K, P], K | None],
+        read_first: Callable[[], P],
+        first_page: P | None = None,
+    ) -> Iterator[P | None]:
         """None, page 1, None, page 2, ...: `first_page` or else `read_first()`, then
         `fetch(next_key(key, page))` until next_key is None. `next_key` may raise; it runs before
         its page is yielded, as in `lookahead`."""
         key = first_key
-        pending: Optional[Future[P]]
+        pending: Future[P] | None
         if first_page is None:
             pending = self._pool.submit(read_first, self._wake)
         else:

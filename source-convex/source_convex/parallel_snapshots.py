@@ -24,7 +24,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import deque
-from typing import Any, Callable, Iterator, Optional, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional
 
 from airbyte_cdk.models import AirbyteMessage
 
@@ -41,7 +42,7 @@ _LOOK_AGAIN_S = 1.0
 @dataclasses.dataclass
 class _Turn:
     table: TableRef
-    lane: "Lane[Any, Any]"
+    lane: Lane[Any, Any]
     messages: Iterator[AirbyteMessage]
 
 

@@ -41,8 +41,8 @@ from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPa
 from . import messages
 from .cadence import Checkpoints
 from .config import TableRef
-from .plan import StreamRun
 from .page_lanes import TURN
+from .plan import StreamRun
 from .prefetch import lookahead
 from .reader import PageReader
 from .resumed_snapshot import first_resumed_page

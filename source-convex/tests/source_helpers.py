@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+import jsonschema
 import orjson
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -137,6 +138,63 @@ def log_text(out: EntrypointOutput) -> str:
     return "\n".join(m.log.message for m in out.logs)  # type: ignore[union-attr]
 
 
+#: JSON Schema keywords Airbyte destinations do not support in stream schemas.
+UNSUPPORTED_KEYWORDS = ("allOf", "not")
+
+
+def catalog_problems(catalog: AirbyteCatalog) -> list[str]:
+    """What a platform would refuse in a discovered catalog, one line per problem: a stream schema that
+    is not valid draft-07, a cursor or primary-key field missing from it, a key field typed object or
+    array, a keyword destinations do not support, `additionalProperties: false` (Convex documents gain
+    fields). The standard suite runs the CDK's own checks on the test deployment's catalog; these are
+    the same rules, in public API, for the catalogs the other tests build."""
+    problems: list[str] = []
+    for stream in catalog.streams:
+        name = f"{stream.namespace}/{stream.name}" if stream.namespace else stream.name
+        schema = stream.json_schema
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+        except jsonschema.SchemaError as err:
+            problems.append(f"{name}: not a valid JSON schema ({err.message})")
+        for path in [stream.default_cursor_field or [], *(stream.source_defined_primary_key or [])]:
+            field = _field(schema, path)
+            if path and field is None:
+                problems.append(f"{name}: {'.'.join(path)} is declared but not in the schema")
+        for path in stream.source_defined_primary_key or []:
+            field = _field(schema, path)
+            types = field.get("type", []) if field is not None else []
+            if ({types} if isinstance(types, str) else set(types)) & {"object", "array"}:
+                problems.append(f"{name}: primary key field {'.'.join(path)} is not a scalar ({types})")
+        for sub in _subschemas(schema):
+            problems += [f"{name}: uses {word}" for word in UNSUPPORTED_KEYWORDS if word in sub]
+            if sub.get("additionalProperties") is False:
+                problems.append(f"{name}: sets additionalProperties to false")
+    return problems
+
+
+def _field(schema: dict[str, Any], path: list[str]) -> dict[str, Any] | None:
+    for part in path:
+        found = schema.get("properties", {}).get(part)
+        if not isinstance(found, dict):
+            return None
+        schema = found
+    return schema
+
+
+def _subschemas(schema: Any) -> Iterable[dict[str, Any]]:
+    """`schema` and every schema inside it (property names are never taken for keywords)."""
+    if not isinstance(schema, dict):
+        return
+    yield schema
+    for key, value in schema.items():
+        if key == "properties" and isinstance(value, dict):
+            for sub in value.values():
+                yield from _subschemas(sub)
+        elif key in ("anyOf", "oneOf", "allOf") and isinstance(value, list):
+            for sub in value:
+                yield from _subschemas(sub)
+        elif key in ("items", "additionalProperties", "not"):
+            yield from _subschemas(value)
 
 
 def run_process(argv: list[str], tmp_path: Path, timeout_s: float = 50, **files: object) -> tuple[int, list[dict], str]:

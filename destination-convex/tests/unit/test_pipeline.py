@@ -2,6 +2,7 @@
 
 import threading
 import time
+from typing import Callable
 
 import pytest
 
@@ -40,6 +41,29 @@ class Recorder:
             self.now -= 1
             for table in req.counts:
                 self.running[table] -= 1
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait for a state, not for a time: a slow machine only makes this slower, and a state that
+    never comes fails the test instead of passing it."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.001)
+
+
+def start_workers(pipeline: Pipeline) -> list[threading.Thread]:
+    """`pipeline.start()`, returning the worker threads it started."""
+    before = set(threading.enumerate())
+    pipeline.start()
+    return [thread for thread in threading.enumerate() if thread not in before]
+
+
+def join_workers(workers: list[threading.Thread], timeout: float = 10.0) -> None:
+    """After `stop()`: each worker has run what was handed to it and exited."""
+    for thread in workers:
+        thread.join(timeout)
+        assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def drain(pipeline: Pipeline) -> list[ImportRequest]:
@@ -96,9 +120,12 @@ def test_submit_blocks_while_too_many_bytes_are_in_flight() -> None:
     pipeline.submit(request("b", 0, 100))
     blocked = threading.Thread(target=pipeline.submit, args=(request("c", 0, 100),))
     blocked.start()
-    blocked.join(0.3)
-    assert blocked.is_alive(), "a third 100-byte body would exceed 250 bytes in flight"
+    # A third 100-byte body would exceed 250 bytes in flight: its submit waits. Both outcomes are
+    # states, so a slow machine only makes this slower; neither a sleep nor a timeout decides it.
+    wait_until(lambda: pipeline.blocked_submits == 1 or not blocked.is_alive(), "the third submit waits or returns")
+    assert blocked.is_alive(), "the third submit returned without waiting for room"
     assert pipeline.in_flight_bytes == 200
+    assert pipeline.submitted == 2
     gate.set()
     blocked.join(5)
     assert not blocked.is_alive()
@@ -117,7 +144,7 @@ def test_failure_stops_starts_and_is_raised() -> None:
             raise ValueError("boom")
 
     pipeline = Pipeline(send, max_parallel=1, max_in_flight_bytes=10**6)
-    pipeline.start()
+    workers = start_workers(pipeline)
     pipeline.submit(request("b", 0))
     pipeline.submit(request("a", 0))
     pipeline.submit(request("a", 1))
@@ -129,11 +156,11 @@ def test_failure_stops_starts_and_is_raised() -> None:
             pipeline.wait(0.05)
     assert isinstance(caught.value.cause, ValueError)
     assert caught.value.request.body.startswith(b"a:1")
-    time.sleep(0.1)
-    assert calls == [b"b:0", b"a:0", b"a:1"], "nothing starts after a failure"
     with pytest.raises(RequestFailed):
         pipeline.submit(request("d", 0))
     pipeline.stop()
+    join_workers(workers)  # anything handed to a worker after the failure has been sent by now
+    assert calls == [b"b:0", b"a:0", b"a:1"], "nothing starts after a failure"
 
 
 @pytest.mark.timeout(20)
@@ -145,9 +172,12 @@ def test_one_table_holds_at_most_one_queued_request() -> None:
     pipeline.submit(request("a", 1))  # queued behind it
     blocked = threading.Thread(target=pipeline.submit, args=(request("a", 2),))
     blocked.start()
-    blocked.join(0.3)
-    assert blocked.is_alive(), "a second queued request of one table would only hold memory"
+    # A second queued request of one table would only hold memory: its submit waits.
+    wait_until(lambda: pipeline.blocked_submits == 1 or not blocked.is_alive(), "a:2's submit waits or returns")
+    assert blocked.is_alive(), "a:2's submit returned while a:1 was still queued"
+    assert pipeline.submitted == 2
     pipeline.submit(request("b", 0))  # other tables are not held up
+    assert pipeline.submitted == 3
     gate.set()
     blocked.join(5)
     assert not blocked.is_alive()

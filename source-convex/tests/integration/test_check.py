@@ -3,26 +3,30 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from airbyte_cdk.models import Status
-from airbyte_cdk.test import entrypoint_wrapper
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
 from convex_local import LocalDeployment
 from source_helpers import assert_no_key, config_for
 
-from source_convex import SourceConvex
-
 pytestmark = pytest.mark.timeout(60)
 
 OTHER_KEY = "convex-self-hosted|01ab23cd45ef67890123456789abcdef0123456789abcdef99"
+EXE = Path(sys.executable).with_name("source-convex")
 
 
 def _check(config: dict) -> tuple[Status, str, EntrypointOutput]:
-    out = entrypoint_wrapper._run_command(SourceConvex(), ["check", "--config", _write(config)])
-    assert not out.errors, out.get_formatted_error_message()
+    """`source-convex check` run as the platform runs it: a process, its stdout and stderr."""
+    proc = subprocess.run([str(EXE), "check", "--config", _write(config)], capture_output=True, text=True, timeout=50)
+    out = EntrypointOutput(messages=proc.stdout.splitlines(), stderr=proc.stderr)
+    assert proc.returncode == 0 and not out.errors, out.get_formatted_error_message() + proc.stderr[-2000:]
     (message,) = out.connection_status_messages
     assert_no_key(out, config["access_key"])
+    assert config["access_key"].split("|", 1)[-1] not in proc.stderr
     status = message.connectionStatus
     return status.status, status.message or "", out
 

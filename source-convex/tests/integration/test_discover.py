@@ -7,9 +7,8 @@ import math
 import jsonschema
 import pytest
 from airbyte_cdk.models import SyncMode
-from airbyte_cdk.test.standard_tests._catalog_checks import find_catalog_problems
 from convex_local import LocalDeployment
-from source_helpers import config_for, configured, discover, read, records
+from source_helpers import catalog_problems, config_for, configured, discover, read, records
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -33,7 +32,7 @@ def test_streams_and_their_declarations(convex_server: LocalDeployment) -> None:
         assert stream.source_defined_cursor is True
         assert stream.default_cursor_field == ["_ts"]
         assert set(stream.supported_sync_modes) == {SyncMode.full_refresh, SyncMode.incremental}
-    assert not find_catalog_problems(catalog)
+    assert catalog_problems(catalog) == []
 
 
 def test_component_tables_are_offered_by_default_namespaced(convex_server: LocalDeployment) -> None:
@@ -42,7 +41,7 @@ def test_component_tables_are_offered_by_default_namespaced(convex_server: Local
     catalog = discover(convex_server, config_for(convex_server))
     names = [(s.namespace, s.name) for s in catalog.streams]
     assert names == [(None, "empty"), (None, "kinds"), (None, "users"), ("waitlist", "entries"), ("waitlist", "users")]
-    assert not find_catalog_problems(catalog)
+    assert catalog_problems(catalog) == []
 
 
 def test_tables_setting_selects_streams(convex_server: LocalDeployment) -> None:

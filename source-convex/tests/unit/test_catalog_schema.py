@@ -2,7 +2,7 @@
 
 import jsonschema
 from airbyte_cdk.models import AirbyteCatalog, AirbyteStream, SyncMode
-from airbyte_cdk.test.standard_tests._catalog_checks import find_catalog_problems
+from source_helpers import catalog_problems
 
 from source_convex.messages import add_cdc_fields
 from source_convex.catalog import convert_node, to_airbyte_schema
@@ -92,7 +92,7 @@ def test_catalog_passes_the_standard_catalog_checks() -> None:
     catalog = AirbyteCatalog(streams=[AirbyteStream(
         name="users", json_schema=to_airbyte_schema(USERS), supported_sync_modes=[SyncMode.full_refresh, SyncMode.incremental],
         source_defined_cursor=True, default_cursor_field=["_ts"], source_defined_primary_key=[["_id"]])])
-    problems = find_catalog_problems(catalog)
+    problems = catalog_problems(catalog)
     assert not problems, problems
 
 

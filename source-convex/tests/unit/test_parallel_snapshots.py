@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from airbyte_cdk.models import AirbyteMessage
@@ -40,7 +41,7 @@ class _Page:
 class _Server:
     """Fetches that take a while and count the requests in flight, in total and per table."""
 
-    def __init__(self, fail_at: Optional[tuple[str, int]] = None) -> None:
+    def __init__(self, fail_at: tuple[str, int] | None = None) -> None:
         self.lock = threading.Lock()
         self.in_flight: dict[str, int] = {}
         self.peak_total = 0
@@ -66,21 +67,29 @@ def _context() -> Checkpoints:
 
 def _job(server: _Server, table: TableRef, emitted: list[tuple[str, int]]) -> Any:
     def job(lane: Lane[int, _Page]) -> Iterator[AirbyteMessage]:
-        for page in lane.pages(lambda n: server.fetch(table.name, n), 0,
-                               lambda n, _: n + 1 if n + 1 < PAGES else None, lambda: server.fetch(table.name, 0)):
+        for page in lane.pages(
+            lambda n: server.fetch(table.name, n),
+            0,
+            lambda n, _: n + 1 if n + 1 < PAGES else None,
+            lambda: server.fetch(table.name, 0),
+        ):
             if page is None:
                 yield TURN
                 continue
             emitted.append((page.table, page.number))
             yield messages.status(table.name, None, messages.AirbyteStreamStatus.RUNNING)
+
     return job
 
 
 def test_every_table_in_order_interleaved_with_bounded_requests_and_pages() -> None:
     server, emitted = _Server(), []
     tables = [TableRef("", f"t{n}") for n in range(7)]
-    out = list(ParallelSnapshots(3, _context(), lambda _: None).read(
-        [(table, _job(server, table, emitted)) for table in tables]))
+    out = list(
+        ParallelSnapshots(3, _context(), lambda _: None).read(
+            [(table, _job(server, table, emitted)) for table in tables]
+        )
+    )
     assert TURN not in out and len(out) == len(tables) * PAGES
     for table in tables:
         assert [n for name, n in emitted if name == table.name] == list(range(PAGES))
@@ -95,7 +104,8 @@ def test_a_failing_page_surfaces_in_its_table_after_what_was_emitted() -> None:
     tables = [TableRef("", f"t{n}") for n in range(3)]
     with pytest.raises(ValueError, match="page 3 of t1"):
         for _ in ParallelSnapshots(2, _context(), lambda table: turns.append(table.name)).read(
-                [(table, _job(server, table, emitted)) for table in tables]):
+            [(table, _job(server, table, emitted)) for table in tables]
+        ):
             pass
     assert turns[-1] == "t1"  # the orchestrator names the failing table
     assert [n for name, n in emitted if name == "t1"] == [0, 1, 2]
