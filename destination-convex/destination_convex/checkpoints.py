@@ -16,8 +16,9 @@ A state whose records will never be written (`abandon`) is dropped, never emitte
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .plan import StreamKey
 
@@ -34,7 +35,7 @@ class Checkpoints:
 
     def __init__(self, tables_by_stream: Mapping[StreamKey, str]) -> None:
         self._table_of = dict(tables_by_stream)
-        self._received: dict[str, int] = {table: 0 for table in self._table_of.values()}
+        self._received: dict[str, int] = dict.fromkeys(self._table_of.values(), 0)
         self._acknowledged: dict[str, int] = dict(self._received)
         self._since_state: dict[StreamKey, int] = {}
         self._pending: deque[_Pending] = deque()
@@ -76,9 +77,7 @@ class Checkpoints:
         else:
             tables = [self._table_of[stream] for stream in covered if stream in self._table_of]
             count = sum(self._since_state.pop(stream, 0) for stream in covered)
-        needs = {
-            table: self._received[table] for table in tables if self._received[table] > self._acknowledged[table]
-        }
+        needs = {table: self._received[table] for table in tables if self._received[table] > self._acknowledged[table]}
         stats = state.get("destinationStats")
         state["destinationStats"] = {**(stats if isinstance(stats, dict) else {}), "recordCount": float(count)}
         message["state"] = state

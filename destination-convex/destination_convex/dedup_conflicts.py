@@ -12,16 +12,16 @@ table the final error then says what most likely happened and what to do.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from convex_shared import ConvexError
 
 from .errors import CONFIG_ERROR, DestinationError
 
+
 def is_duplicate_key_failure(error: ConvexError, dedup_tables: Sequence[str]) -> bool:
     """A 500 without a code of its own, for a request holding at least one dedup table."""
     return bool(dedup_tables) and error.status == 500 and error.code in (None, "InternalServerError")
-
 
 
 def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tuple[str, str]]) -> DestinationError:
@@ -36,7 +36,6 @@ def duplicate_keys_error(context: str, error: ConvexError, streams: Sequence[tup
         "the table in the Convex dashboard, then sync again. If the table cannot hold duplicate keys, check the "
         "stream's field names (a name that needs more than 3 renames to avoid a collision, or one too long for "
         "Convex, gets the same answer); if none applies, this was a Convex server error: retry the sync later. "
-        f"[Convex: {error.details}]"
-        + (f" [gave up after {error.attempts} attempts]" if error.attempts > 1 else ""),
+        f"[Convex: {error.details}]" + (f" [gave up after {error.attempts} attempts]" if error.attempts > 1 else ""),
         failure_type=CONFIG_ERROR,
     )

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Iterable, Iterator, List, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import orjson
 from airbyte_cdk.destinations import Destination
@@ -28,6 +29,7 @@ from airbyte_cdk.models import (
     ConfiguredAirbyteCatalogSerializer,
     Status,
 )
+
 from convex_shared import CHECK_RETRY, IMPORT_CLIENT, ConnectionSettings, ConvexClient, ConvexError, client_id
 from convex_shared.airbyte import record_dict, to_trace
 
@@ -99,7 +101,7 @@ class DestinationConvex(Destination):
             logger.warning(f"Skipped {reader.decoder.skipped} undecodable input lines in total.")
         logger.info("Writing complete.")
 
-    def run(self, args: List[str]) -> None:
+    def run(self, args: list[str]) -> None:
         """As the CDK's `run`, but STATE dicts are printed as they are, with every field kept."""
         init_uncaught_exception_handler(logger)
         parsed_args = self.parse_args(args)

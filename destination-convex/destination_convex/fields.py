@@ -18,7 +18,8 @@ Nested objects are sent as they are; Convex renames their keys per object.
 
 from __future__ import annotations
 
-from typing import Any, Final, Iterable
+from collections.abc import Iterable
+from typing import Any, Final
 
 from convex_shared.naming import MAX_FIELD_NAME_LEN, PREFIX, convex_field_name
 

@@ -20,7 +20,8 @@ import logging
 import os
 import queue
 import threading
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -84,7 +85,9 @@ class LineDecoder:
     def _skip(self, size: int, reason: str) -> None:
         self.skipped += 1
         if self.skipped <= LOGGED_SKIPS:
-            self._logger.warning(f"Skipped input line {self.lines} ({size} bytes): {reason}. Its content is not logged.")
+            self._logger.warning(
+                f"Skipped input line {self.lines} ({size} bytes): {reason}. Its content is not logged."
+            )
 
 
 class StdinReader:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import orjson
 from airbyte_cdk.models import ConfiguredAirbyteCatalog
+
 from convex_shared import ConnectionSettings, ConvexError, RetryPolicy
 from convex_shared.functions import FunctionAuth, FunctionsClient, HttpActionClient, split_action_url
 
@@ -65,13 +67,20 @@ def parse_config(config: Mapping[str, Any]) -> MutationConfig:
             raise ConfigurationError(err.explanation) from None
     count = config.get("max_records_per_call", DEFAULT_RECORDS_PER_CALL)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RECORDS_PER_CALL:
-        raise ConfigurationError(f"max_records_per_call must be a whole number from 1 to {MAX_RECORDS_PER_CALL}, "
-                                 f"not {count!r}.")
+        raise ConfigurationError(
+            f"max_records_per_call must be a whole number from 1 to {MAX_RECORDS_PER_CALL}, not {count!r}."
+        )
     return MutationConfig(mutation.strip() if mutation else None, url.strip() if url else None, count)
 
 
-def _sender(config: Mapping[str, Any], mutation_config: MutationConfig, client_id: str, logger: logging.Logger,
-            retry: RetryPolicy | None, connections: int) -> tuple[Callable[[bytes], Any], Callable[[], None]]:
+def _sender(
+    config: Mapping[str, Any],
+    mutation_config: MutationConfig,
+    client_id: str,
+    logger: logging.Logger,
+    retry: RetryPolicy | None,
+    connections: int,
+) -> tuple[Callable[[bytes], Any], Callable[[], None]]:
     """(send the arguments of one call, close)."""
     settings = ConnectionSettings.from_config({**config, "access_key": "prod:x|" + "0" * 8}, retry=retry)
     if mutation_config.mutation:
@@ -81,9 +90,16 @@ def _sender(config: Mapping[str, Any], mutation_config: MutationConfig, client_i
         return (lambda args: client.mutation(path, args)), client.close
     raw = str(config.get("access_key") or "").strip()
     secret = FunctionAuth.from_access_key(raw if raw.lower().startswith("bearer ") else "Bearer " + raw).secret
-    action = HttpActionClient(mutation_config.http_action_url or "", secret, client_id, logger, retry=settings.retry,
-                              max_connections=connections, connect_timeout_s=settings.connect_timeout_s,
-                              read_timeout_s=settings.read_timeout_s)
+    action = HttpActionClient(
+        mutation_config.http_action_url or "",
+        secret,
+        client_id,
+        logger,
+        retry=settings.retry,
+        max_connections=connections,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+    )
     return action.post, action.close
 
 
@@ -95,8 +111,18 @@ def check(config: Mapping[str, Any], client_id: str, logger: logging.Logger, ret
     except (ConvexError, ConfigurationError) as err:
         return str(err)
     try:
-        send(orjson.dumps({"stream": "_airbyte_check", "namespace": None, "syncMode": "append", "primaryKey": None,
-                           "batchId": f"check-{uuid.uuid4().hex}", "records": []}))
+        send(
+            orjson.dumps(
+                {
+                    "stream": "_airbyte_check",
+                    "namespace": None,
+                    "syncMode": "append",
+                    "primaryKey": None,
+                    "batchId": f"check-{uuid.uuid4().hex}",
+                    "records": [],
+                }
+            )
+        )
     except ConvexError as err:
         return f"Could not call {mutation_config.target} with an empty batch: {err}"
     finally:
@@ -105,8 +131,9 @@ def check(config: Mapping[str, Any], client_id: str, logger: logging.Logger, ret
     return None
 
 
-def write(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: Any, client_id: str,
-          logger: logging.Logger) -> Iterator[dict[str, Any]]:
+def write(
+    config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: Any, client_id: str, logger: logging.Logger
+) -> Iterator[dict[str, Any]]:
     mutation_config = parse_config(config)
     options = WriterOptions.from_config(config)
     options = replace(options, max_batch_bytes=min(options.max_batch_bytes, MAX_CALL_BYTES))
@@ -116,11 +143,14 @@ def write(config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: 
     send, close = _sender(config, mutation_config, client_id, logger, None, options.max_parallel_requests)
     try:
         for plan in plans:
-            logger.info(f"Stream '{plan.label}' is sent to {mutation_config.target} ({plan.mode.value}, at most "
-                        f"{mutation_config.max_records_per_call} records and "
-                        f"{options.max_batch_bytes / MIB:g} MiB per call).")
-        writer = MutationWriter(send, mutation_config.target, plans, key_paths, options,
-                                mutation_config.max_records_per_call, logger)
+            logger.info(
+                f"Stream '{plan.label}' is sent to {mutation_config.target} ({plan.mode.value}, at most "
+                f"{mutation_config.max_records_per_call} records and "
+                f"{options.max_batch_bytes / MIB:g} MiB per call)."
+            )
+        writer = MutationWriter(
+            send, mutation_config.target, plans, key_paths, options, mutation_config.max_records_per_call, logger
+        )
         yield from writer.run(source)
     finally:
         close()
@@ -133,4 +163,5 @@ def _refuse_overwrite(plans: list[StreamPlan]) -> None:
                 f"Stream '{plan.label}' asks to replace the table (overwrite or a truncate refresh), which mutation "
                 "mode cannot do: the connector would have to delete through your function between calls. Sync it "
                 "in Append or Append + Deduped (your function receives syncMode and primaryKey), or use the "
-                "streaming-import mode (leave mutation and http_action_url empty).")
+                "streaming-import mode (leave mutation and http_action_url empty)."
+            )

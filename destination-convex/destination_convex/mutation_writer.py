@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 import orjson
+
 from convex_shared import ConvexError
 from convex_shared.functions import ConvexFunctionError, Failure
 
@@ -67,14 +69,29 @@ class _Buffer:
 class MutationBatcher(OpenBuffers):
     """Per-stream buffers closed into calls bounded by `max_records` and `max_bytes` (Batcher's interface)."""
 
-    def __init__(self, plans: Iterable[StreamPlan], key_paths: Mapping[tuple[str | None, str], Any],
-                 max_records: int, max_bytes: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        plans: Iterable[StreamPlan],
+        key_paths: Mapping[tuple[str | None, str], Any],
+        max_records: int,
+        max_bytes: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._run = uuid.uuid4().hex[:12]
         self._buffers: dict[str, _Buffer] = {}
         self._numbers: dict[str, int] = {}
         for number, plan in enumerate(plans):
-            header = orjson.dumps({"stream": plan.name, "namespace": plan.namespace, "syncMode": plan.mode.value,
-                                   "primaryKey": key_paths.get(plan.key)})[:-1] + b","
+            header = (
+                orjson.dumps(
+                    {
+                        "stream": plan.name,
+                        "namespace": plan.namespace,
+                        "syncMode": plan.mode.value,
+                        "primaryKey": key_paths.get(plan.key),
+                    }
+                )[:-1]
+                + b","
+            )
             self._buffers[plan.table] = _Buffer(header, plan.label, [])
             self._numbers[plan.table] = number
         self._max_records = max_records
@@ -105,9 +122,16 @@ class MutationBatcher(OpenBuffers):
         buffer = self._buffers[table]
         records = tuple(buffer.records)
         batch_id = f"{self._run}-{self._numbers[table]}-{buffer.calls}"
-        call = MutationCall(body=call_body(buffer.header, batch_id, records), counts={table: len(records)},
-                            idempotent=True, header=buffer.header, batch_id=batch_id, records=records,
-                            first_record=buffer.sent + 1, label=buffer.label)
+        call = MutationCall(
+            body=call_body(buffer.header, batch_id, records),
+            counts={table: len(records)},
+            idempotent=True,
+            header=buffer.header,
+            batch_id=batch_id,
+            records=records,
+            first_record=buffer.sent + 1,
+            label=buffer.label,
+        )
         buffer.calls += 1
         buffer.sent += len(records)
         buffer.records = []
@@ -124,20 +148,29 @@ class RawRecordEncoder:
     def encode(self, record: Mapping[str, Any]) -> bytes:
         data = record.get("data")
         if not isinstance(data, dict):
-            raise DestinationError(f"A record of stream '{self._label}' has data that is not a JSON object. This is "
-                                   "a problem in the source connector.")
+            raise DestinationError(
+                f"A record of stream '{self._label}' has data that is not a JSON object. This is "
+                "a problem in the source connector."
+            )
         try:
             return orjson.dumps(data)
         except TypeError as exc:
             raise DestinationError(f"A record of stream '{self._label}' cannot be written as JSON ({exc}).") from None
 
 
-
 class MutationWriter(Writer):
     """`Writer` whose requests are calls of the ingest function (see the module docstring)."""
 
-    def __init__(self, send: Send, target: str, plans: Sequence[StreamPlan], key_paths: Mapping[Any, Any],
-                 options: WriterOptions, max_records: int, logger: logging.Logger) -> None:
+    def __init__(
+        self,
+        send: Send,
+        target: str,
+        plans: Sequence[StreamPlan],
+        key_paths: Mapping[Any, Any],
+        options: WriterOptions,
+        max_records: int,
+        logger: logging.Logger,
+    ) -> None:
         super().__init__(None, plans, options, logger)  # type: ignore[arg-type]  # no import client: calls go to `send`
         self._call = send
         self._target = target
@@ -159,15 +192,26 @@ class MutationWriter(Writer):
         except ConvexFunctionError as err:
             if err.failure is Failure.LIMIT and len(call.records) > 1:
                 half = len(call.records) // 2
-                self._logger.warning(f"{self._target} hit a per-call limit with {len(call.records)} records of stream "
-                                     f"'{call.label}' ({err.error_message.splitlines()[-1][:200]}); sending them as "
-                                     f"two calls of {half} and {len(call.records) - half}.")
+                self._logger.warning(
+                    f"{self._target} hit a per-call limit with {len(call.records)} records of stream "
+                    f"'{call.label}' ({err.error_message.splitlines()[-1][:200]}); sending them as "
+                    f"two calls of {half} and {len(call.records) - half}."
+                )
                 for part, records in enumerate((call.records[:half], call.records[half:])):
                     batch_id = f"{call.batch_id}.{part}"
                     first = call.first_record + (half if part else 0)
-                    self._send_call(MutationCall(body=call_body(call.header, batch_id, records), counts={},
-                                                 idempotent=True, header=call.header, batch_id=batch_id,
-                                                 records=records, first_record=first, label=call.label))
+                    self._send_call(
+                        MutationCall(
+                            body=call_body(call.header, batch_id, records),
+                            counts={},
+                            idempotent=True,
+                            header=call.header,
+                            batch_id=batch_id,
+                            records=records,
+                            first_record=first,
+                            label=call.label,
+                        )
+                    )
                 return
             raise self._rejection(call, err) from None
 
@@ -177,18 +221,24 @@ class MutationWriter(Writer):
         if isinstance(index, (int, float)) and not isinstance(index, bool) and 0 <= index < len(call.records):
             where = f"record {call.first_record + int(index)} (position {int(index)} in batch {call.batch_id})"
         if err.failure is Failure.LIMIT:
-            return ConfigurationError(f"{self._target} cannot take {where} of stream '{call.label}' even alone: {err} "
-                                  "Make the record smaller, or raise the function's limits.")
+            return ConfigurationError(
+                f"{self._target} cannot take {where} of stream '{call.label}' even alone: {err} "
+                "Make the record smaller, or raise the function's limits."
+            )
         if err.failure_type == CONFIG_ERROR:
             return ConfigurationError(f"{self._target} rejected {where} of stream '{call.label}': {err}")
         return ConvexStepError(f"Calling {self._target} with {where} of stream '{call.label}'", err)
 
     def _log_summary(self) -> None:
         for plan in self._plans.values():
-            self._logger.info(f"Stream '{plan.label}': {self._per_table[plan.table]} records accepted by "
-                              f"{self._target} ({plan.mode.value}).")
-        self._logger.info(f"Sent {self._totals.acknowledged} records in {self._totals.requests} calls of "
-                          f"{self._target}; emitted {self._checkpoints.states_released} states.")
+            self._logger.info(
+                f"Stream '{plan.label}': {self._per_table[plan.table]} records accepted by "
+                f"{self._target} ({plan.mode.value})."
+            )
+        self._logger.info(
+            f"Sent {self._totals.acknowledged} records in {self._totals.requests} calls of "
+            f"{self._target}; emitted {self._checkpoints.states_released} states."
+        )
 
     def _failure(self, failure: RequestFailed) -> BaseException:
         # Not the import writer's explanation: a function's 500 says nothing about duplicate keys, and
@@ -196,6 +246,7 @@ class MutationWriter(Writer):
         cause = failure.cause
         if isinstance(cause, ConvexError) and not isinstance(cause, ConvexFunctionError):
             streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
-            return ConvexStepError(f"Calling {self._target} with {failure.request.record_count} records of "
-                                   f"stream(s) {streams}", cause)
+            return ConvexStepError(
+                f"Calling {self._target} with {failure.request.record_count} records of stream(s) {streams}", cause
+            )
         return cause

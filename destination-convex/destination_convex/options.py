@@ -8,15 +8,15 @@ the two connection fields keeps working unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from convex_shared.config import read_flag, read_number
 
 from .errors import ConfigurationError
 
 MIB = 1024 * 1024
-
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class WriterOptions:
         return max(self.max_parallel_requests + 1, 3) * self.max_batch_bytes
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "WriterOptions":
+    def from_config(cls, config: Mapping[str, Any]) -> WriterOptions:
         """Read the options, applying defaults; raises ConfigurationError naming a bad field."""
         defaults = cls()
         batch_mib = _number(config, "max_batch_size_mib", defaults.max_batch_bytes / MIB, 0.01, 12)
@@ -62,14 +62,14 @@ class WriterOptions:
                 config, "index_ready_timeout_seconds", defaults.index_ready_timeout_s, 1, 86400
             ),
             store_airbyte_metadata=_flag(config, "store_airbyte_metadata", defaults.store_airbyte_metadata),
-            write_rate_bytes_per_s=MIB * _number(
-                config, "max_write_rate_mib_per_second", defaults.write_rate_bytes_per_s / MIB, 0, 1024
-            ),
+            write_rate_bytes_per_s=MIB
+            * _number(config, "max_write_rate_mib_per_second", defaults.write_rate_bytes_per_s / MIB, 0, 1024),
         )
 
 
-def _number(config: Mapping[str, Any], field: str, default: float, low: float, high: float, *,
-            integer: bool = False) -> float:
+def _number(
+    config: Mapping[str, Any], field: str, default: float, low: float, high: float, *, integer: bool = False
+) -> float:
     return read_number(config, field, default, low, high, integer=integer, error=ConfigurationError)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 #: Largest request, in seconds of the configured rate.
 MAX_REQUEST_S = 0.5
@@ -21,8 +21,12 @@ MAX_REQUEST_S = 0.5
 class WritePacer:
     """A shared start schedule for the workers' requests (thread-safe)."""
 
-    def __init__(self, bytes_per_s: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        bytes_per_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if bytes_per_s <= 0:
             raise ValueError("bytes_per_s must be positive")
         self.bytes_per_s = bytes_per_s

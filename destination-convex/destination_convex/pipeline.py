@@ -22,7 +22,7 @@ from __future__ import annotations
 import collections
 import queue
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .batches import ImportRequest
 
@@ -90,8 +90,10 @@ class Pipeline:
         with self._cond:
             self._blocked_submits += 1  # seen by others only while the wait below has released the lock
             try:
-                while self._failure is None and self._bytes > 0 and (
-                    self._bytes + size > self._max_bytes or any(self._queued[table] for table in request.counts)
+                while (
+                    self._failure is None
+                    and self._bytes > 0
+                    and (self._bytes + size > self._max_bytes or any(self._queued[table] for table in request.counts))
                 ):
                     self._cond.wait()
             finally:
@@ -171,7 +173,7 @@ class Pipeline:
             failure: RequestFailed | None = None
             try:
                 self._send(request)
-            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which raises it
+            except BaseException as exc:
                 failure = RequestFailed(request, exc)
             with self._cond:
                 self._running -= 1

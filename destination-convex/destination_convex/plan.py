@@ -8,8 +8,9 @@ table) fails the sync up front with a config error, before anything is cleared o
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, DestinationSyncMode
 
@@ -30,7 +31,6 @@ class WriteMode(enum.Enum):
     APPEND = "append"
     OVERWRITE = "overwrite"
     DEDUP = "append_dedup"
-
 
 
 @dataclass(frozen=True)
@@ -153,19 +153,26 @@ def describe_plan(plan: StreamPlan, *, store_airbyte_metadata: bool = False) -> 
     if plan.mode is WriteMode.DEDUP and plan.primary_key:
         mode += " on " + ", ".join(".".join(path) for path in plan.primary_key)
     if plan.truncate:
-        mode += (", old documents replaced once the stream is complete" if plan.mode is WriteMode.OVERWRITE
-                 else ", truncate refresh: old documents replaced once the stream is complete")
+        mode += (
+            ", old documents replaced once the stream is complete"
+            if plan.mode is WriteMode.OVERWRITE
+            else ", truncate refresh: old documents replaced once the stream is complete"
+        )
     line = f"Stream '{plan.label}' is written to the Convex table '{plan.table}' ({mode})."
     renames = [f"{source} -> {stored}" for source, stored in plan.renames if not source.startswith("_ab_cdc")]
     if renames:
         shown = ", ".join(renames[:LOGGED_RENAMES])
         more = f" and {len(renames) - LOGGED_RENAMES} more" if len(renames) > LOGGED_RENAMES else ""
-        line += (f" These fields are stored under other names in every record: {shown}{more} (nested fields follow "
-                 "Convex's rule).")
+        line += (
+            f" These fields are stored under other names in every record: {shown}{more} (nested fields follow "
+            "Convex's rule)."
+        )
     if any(source.startswith("_ab_cdc") for source, _ in plan.renames):
         line += " The CDC fields (_ab_cdc_*) are not stored"
-        line += "; deleted records delete their document." if plan.mode is WriteMode.DEDUP else (
-            "; deleted records are inserted like any other record."
+        line += (
+            "; deleted records delete their document."
+            if plan.mode is WriteMode.DEDUP
+            else ("; deleted records are inserted like any other record.")
         )
     if store_airbyte_metadata:
         line += (

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from convex_shared import ConvexClient, ConvexError
 
@@ -28,7 +28,6 @@ FIRST_POLL_DELAY_S = 0.25
 MAX_POLL_DELAY_S = 10.0
 #: How often a progress line is logged while indexes build.
 PROGRESS_EVERY_S = 30.0
-
 
 
 def prepare_tables(
@@ -58,9 +57,7 @@ def prepare_tables(
                 "Choose another primary key, or sync the stream in append mode."
             ) from None
         raise ConvexStepError(f"Creating primary-key indexes ({described})", err) from None
-    wait_for_indexes(
-        client, list(indexes), timeout_s=index_ready_timeout_s, logger=logger, sleep=sleep, clock=clock
-    )
+    wait_for_indexes(client, list(indexes), timeout_s=index_ready_timeout_s, logger=logger, sleep=sleep, clock=clock)
 
 
 def wait_for_indexes(
@@ -84,7 +81,9 @@ def wait_for_indexes(
         try:
             ready = client.primary_key_indexes_ready(tables)
         except ConvexError as err:
-            raise ConvexStepError(f"Checking whether the primary-key indexes of {', '.join(tables)} are ready", err) from None
+            raise ConvexStepError(
+                f"Checking whether the primary-key indexes of {', '.join(tables)} are ready", err
+            ) from None
         now = clock()
         if ready:
             if polls > 1:

@@ -35,8 +35,9 @@ Convex's naming rule stores them as `source_airbyte_raw_id`, `source_airbyte_ext
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
@@ -52,7 +53,6 @@ from .sizes import (
     may_break_shape_limits,
     shape_problem,
 )
-
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,11 @@ class RecordEncoder:
         try:
             data = self._fields.apply(data)
         except FieldNameError as err:
-            raise DestinationError(f"A record of stream '{self._plan.label}': {err}. Rename the field at the source or "
-                              "deselect it in the connection.", failure_type=CONFIG_ERROR) from None
+            raise DestinationError(
+                f"A record of stream '{self._plan.label}': {err}. Rename the field at the source or "
+                "deselect it in the connection.",
+                failure_type=CONFIG_ERROR,
+            ) from None
         payload = self._payload(data)
         size = self._check(data, payload)
         message = self._prefix + payload + b"}"
@@ -116,8 +119,10 @@ class RecordEncoder:
         try:
             return orjson.dumps(data)
         except TypeError as err:
-            raise DestinationError(f"A record of stream '{self._plan.label}' cannot be serialized to JSON: {err}.",
-                              failure_type=SYSTEM_ERROR) from None
+            raise DestinationError(
+                f"A record of stream '{self._plan.label}' cannot be serialized to JSON: {err}.",
+                failure_type=SYSTEM_ERROR,
+            ) from None
 
     def _check(self, data: dict[str, Any], payload: bytes) -> int:
         """The document's Convex size; raises DestinationError naming the field past a Convex limit."""
@@ -126,12 +131,19 @@ class RecordEncoder:
             size = document_size(data)
             if size <= MAX_DOCUMENT_SIZE:
                 return size
-            problem = (f"is {size / MIB:.2f} MiB in Convex's size accounting (a number counts 9 bytes); Convex "
-                       f"stores documents of at most {MAX_DOCUMENT_SIZE // MIB} MiB")
-            remedy = "Exclude its large fields or the stream in the connection's settings, or shrink the data at the source."
+            problem = (
+                f"is {size / MIB:.2f} MiB in Convex's size accounting (a number counts 9 bytes); Convex "
+                f"stores documents of at most {MAX_DOCUMENT_SIZE // MIB} MiB"
+            )
+            remedy = (
+                "Exclude its large fields or the stream in the connection's settings, or shrink the data at the source."
+            )
         else:
             remedy = "Deselect or reshape that field at the source."
-        raise DestinationError(f"A record of stream '{self._plan.label}' {problem}. {remedy}", failure_type=CONFIG_ERROR)
+        raise DestinationError(
+            f"A record of stream '{self._plan.label}' {problem}. {remedy}", failure_type=CONFIG_ERROR
+        )
+
 
 def _json_type(value: Any) -> str:
     if value is None:

@@ -29,12 +29,12 @@ from __future__ import annotations
 import enum
 import logging
 import tempfile
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, Iterator, Mapping
-
-from .records import EncodedRecord
+from typing import IO, Any
 
 from .errors import CONFIG_ERROR, DestinationError
+from .records import EncodedRecord
 
 #: Bytes read from a spool at a time while it is sent.
 READ_CHUNK = 1024 * 1024

@@ -68,8 +68,10 @@ def may_break_shape_limits(payload: bytes, top_level_fields: int) -> bool:
 def shape_problem(fields: dict[str, Any]) -> str | None:
     """What breaks a document limit, naming the field path; None when the document is fine."""
     if len(fields) + 2 > MAX_FIELDS:
-        return (f"has {len(fields)} top-level fields; a Convex document holds at most {MAX_FIELDS - 2} besides "
-                "_id and _creationTime")
+        return (
+            f"has {len(fields)} top-level fields; a Convex document holds at most {MAX_FIELDS - 2} besides "
+            "_id and _creationTime"
+        )
     return _walk(fields, [], 1)
 
 

@@ -14,7 +14,8 @@ its sibling properties in the stream's JSON schema for the within-object collisi
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from convex_shared.naming import RenameLimitError, convex_table_name, map_keys
 

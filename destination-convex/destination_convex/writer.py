@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 from convex_shared import ConvexClient, ConvexError
 from convex_shared.progress import ProgressTimer
@@ -55,8 +56,6 @@ class MessageSource(Protocol):
     def wake(self) -> None: ...
 
     def batches(self, tick_s: float) -> Iterator[list[dict[str, Any]]]: ...
-
-
 
 
 @dataclass
@@ -267,8 +266,9 @@ class Writer:
     def _failure(self, failure: RequestFailed) -> BaseException:
         tables = ", ".join(failure.request.tables)
         streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
-        context = (f"Importing {failure.request.record_count} records of stream(s) {streams} into the Convex "
-                   f"table(s) {tables}")
+        context = (
+            f"Importing {failure.request.record_count} records of stream(s) {streams} into the Convex table(s) {tables}"
+        )
         cause = failure.cause
         if isinstance(cause, ConvexError):
             if cause.transient and cause.maybe_committed and not failure.request.idempotent:
@@ -308,13 +308,16 @@ class Writer:
             raise DestinationError(
                 f"{self._checkpoints.waiting} STATE messages were still held after every request to Convex ended, so "
                 "they were not emitted (the records they cover are stored; the next sync resends them). This is a bug "
-                "in the destination: please report it with this message.")
+                "in the destination: please report it with this message."
+            )
         self._log_summary()
         failed = [(table, held) for table, held in kept if held.records or self._replacements.statuses_seen]
         if failed:
             raise DestinationError(kept_message(failed), failure_type=TRANSIENT_ERROR)
         for table, held in kept:
-            self._logger.warning(f"Stream '{held.label}': {held.reason}, so the Convex table '{table}' was left as it was.")
+            self._logger.warning(
+                f"Stream '{held.label}': {held.reason}, so the Convex table '{table}' was left as it was."
+            )
 
     # -- logs ----------------------------------------------------------------------------
 

@@ -7,8 +7,9 @@ hands a parser to the transport, which owns retries and error mapping.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
@@ -52,8 +53,9 @@ TABLE_NAME: str = "table_name"
 TABLE_NAME_OLD: str = "tableName"
 
 
-def _selection(params: dict[str, str], table_name: str | None, component: str | None,
-               spelling: str = TABLE_NAME) -> None:
+def _selection(
+    params: dict[str, str], table_name: str | None, component: str | None, spelling: str = TABLE_NAME
+) -> None:
     if table_name is not None:
         params[spelling] = table_name
     if component is not None:
@@ -64,8 +66,10 @@ def _holds_other_tables(values: list[dict[str, Any]], table_name: str | None, co
     """Whether a page asked for one table holds rows of others (the backend ignored the table parameter)."""
     if table_name is None:
         return False
-    return any(v.get("_table") != table_name or (component is not None and v.get("_component", "") != component)
-               for v in values)
+    return any(
+        v.get("_table") != table_name or (component is not None and v.get("_component", "") != component)
+        for v in values
+    )
 
 
 def _keep(values: list[dict[str, Any]], table_name: str | None, component: str | None) -> list[dict[str, Any]]:
@@ -98,18 +102,30 @@ def _filtered(parse: Callable[[bytes], Page], body_filter: BodyFilter | None) ->
 class ConvexClient:
     """The one client both connectors use; cheap per request, safe to keep for a whole sync."""
 
-    def __init__(self, settings: ConnectionSettings, client_id: str, logger: logging.Logger | None = None,
-                 max_connections: int = 4) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        client_id: str,
+        logger: logging.Logger | None = None,
+        max_connections: int = 4,
+    ) -> None:
         """`max_connections`: pooled keep-alive connections; at least the number of threads that
         send through this client at once (requests' session is shared by them)."""
         self.settings = settings
-        self._transport = Transport(settings, client_id, logger or logging.getLogger("convex_shared"),
-                                    max_connections=max_connections)
+        self._transport = Transport(
+            settings, client_id, logger or logging.getLogger("convex_shared"), max_connections=max_connections
+        )
         self.table_parameter = TABLE_NAME  # the spelling list_snapshot sends (see TABLE_NAME_OLD)
 
     @classmethod
-    def open(cls, settings: ConnectionSettings, client: str, distribution: str, logger: logging.Logger,
-             max_connections: int = 4) -> "ConvexClient":
+    def open(
+        cls,
+        settings: ConnectionSettings,
+        client: str,
+        distribution: str,
+        logger: logging.Logger,
+        max_connections: int = 4,
+    ) -> ConvexClient:
         """The client a connector opens: `client` (EXPORT_CLIENT / IMPORT_CLIENT) and the connector's
         `distribution` make its `Convex-Client` header (name and installed version)."""
         return cls(settings, client_id(client, distribution), logger, max_connections=max_connections)
@@ -123,11 +139,12 @@ class ConvexClient:
         """Release pooled connections."""
         self._transport.close()
 
-    def __enter__(self) -> "ConvexClient":
+    def __enter__(self) -> ConvexClient:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -150,9 +167,16 @@ class ConvexClient:
         table's shape: a table Convex cannot describe lists only `_creationTime` and `_id`."""
         return self._transport.call("GET", f"{_EXPORT}/get_table_column_names", parse_table_column_names)
 
-    def list_snapshot(self, snapshot: int | None = None, cursor: str | None = None, table_name: str | None = None,
-                      component: str | None = None, fmt: str = "json",
-                      body_filter: BodyFilter | None = None, retry: RetryPolicy | None = None) -> SnapshotPage:
+    def list_snapshot(
+        self,
+        snapshot: int | None = None,
+        cursor: str | None = None,
+        table_name: str | None = None,
+        component: str | None = None,
+        fmt: str = "json",
+        body_filter: BodyFilter | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> SnapshotPage:
         """One page of a consistent snapshot; pass back the same `snapshot` with every cursor.
         `retry` overrides the settings' policy for this request (e.g. a short one while diagnosing)."""
         params: dict[str, str] = {"format": fmt}
@@ -170,8 +194,9 @@ class ConvexClient:
             return page if kept is page.values else SnapshotPage(kept, page.snapshot, page.cursor, page.has_more)
 
         # Filtering inside the parser: a malformed row is then a bad response like any other (retried).
-        return self._transport.call("GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params,
-                                    retry=retry)
+        return self._transport.call(
+            "GET", f"{_EXPORT}/list_snapshot", _filtered(parse, body_filter), params=params, retry=retry
+        )
 
     def _use_old_table_parameter(self) -> None:
         """A backend that ignored `table_name` (self-hosted builds of July to mid-August 2025 read only
@@ -183,10 +208,17 @@ class ConvexClient:
         self._transport.logger.warning(
             "This Convex backend ignored the table_name parameter of list_snapshot and sent rows of other tables "
             "(self-hosted builds of July to mid-August 2025 read only tableName). Sending tableName for the rest "
-            "of the sync, so that each table's snapshot reads only that table.")
+            "of the sync, so that each table's snapshot reads only that table."
+        )
 
-    def document_deltas(self, cursor: int, table_name: str | None = None, component: str | None = None,
-                        fmt: str = "json", body_filter: BodyFilter | None = None) -> DeltaPage:
+    def document_deltas(
+        self,
+        cursor: int,
+        table_name: str | None = None,
+        component: str | None = None,
+        fmt: str = "json",
+        body_filter: BodyFilter | None = None,
+    ) -> DeltaPage:
         """Changes after `cursor` (exclusive); save the returned cursor after every page, empty ones too."""
         params: dict[str, str] = {"cursor": str(cursor), "format": fmt}
         _selection(params, table_name, component)
@@ -200,24 +232,27 @@ class ConvexClient:
 
     # -- the data sync API (newer backends; older ones answer 404) ----------------------
 
-    def data_sync(self, cursor: str | None, selection: Mapping[str, Any] | None = None,
-                  body_filter: BodyFilter | None = None) -> DataSyncPage:
+    def data_sync(
+        self, cursor: str | None, selection: Mapping[str, Any] | None = None, body_filter: BodyFilter | None = None
+    ) -> DataSyncPage:
         """One page of `POST /api/v1/data/sync` (no cursor: a new sync). Values are always `export_json`."""
         args: dict[str, Any] = {}
         if cursor is not None:
             args["cursor"] = cursor
         if selection is not None:
             args["selection"] = selection
-        return self._transport.call("POST", "/api/v1/data/sync", _filtered(parse_data_sync_page, body_filter),
-                                    body=orjson.dumps(args))
+        return self._transport.call(
+            "POST", "/api/v1/data/sync", _filtered(parse_data_sync_page, body_filter), body=orjson.dumps(args)
+        )
 
     def data_sync_cursor_from_deltas(self, cursor: int, selection: Mapping[str, Any] | None = None) -> str:
         """The data sync cursor equivalent to a `document_deltas` position for the selected tables."""
         args: dict[str, Any] = {"cursor": cursor}
         if selection is not None:
             args["selection"] = selection
-        return self._transport.call("POST", f"{_EXPORT}/data_sync_cursor_from_deltas", parse_data_sync_cursor,
-                                    body=orjson.dumps(args))
+        return self._transport.call(
+            "POST", f"{_EXPORT}/data_sync_cursor_from_deltas", parse_data_sync_cursor, body=orjson.dumps(args)
+        )
 
     # -- streaming import -------------------------------------------------------------
 
@@ -248,8 +283,14 @@ class ConvexClient:
         has no such usual cause, so it is retried like any transient failure (a 500 is an answer, so
         the failed transaction stored nothing) and ends as a system error Airbyte retries."""
         if idempotent:
-            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                                 idempotent=True, max_500_attempts=2, repeated_500=IMPORT_500)
+            self._transport.call(
+                "POST",
+                f"{_IMPORT}/import_airbyte_records",
+                parse_empty,
+                body=body,
+                idempotent=True,
+                max_500_attempts=2,
+                repeated_500=IMPORT_500,
+            )
         else:
-            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body,
-                                 idempotent=False)
+            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body, idempotent=False)

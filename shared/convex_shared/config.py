@@ -19,8 +19,9 @@ import ipaddress
 import math
 import re
 import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Final, Mapping
+from typing import Any, Final
 
 from .errors import ConvexConfigError
 from .retry import RetryPolicy
@@ -55,13 +56,18 @@ class ConnectionSettings:
         """`host[:port]` of the deployment, for messages."""
         return urllib.parse.urlsplit(self.deployment_url).netloc
 
-    def for_check(self, retry: RetryPolicy) -> "ConnectionSettings":
+    def for_check(self, retry: RetryPolicy) -> ConnectionSettings:
         """The same deployment with a check's patience: `retry`, and timeouts of at most CHECK_TIMEOUT_S."""
-        return dataclasses.replace(self, retry=retry, connect_timeout_s=min(self.connect_timeout_s, CHECK_TIMEOUT_S),
-                                   read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S), for_a_check=True)
+        return dataclasses.replace(
+            self,
+            retry=retry,
+            connect_timeout_s=min(self.connect_timeout_s, CHECK_TIMEOUT_S),
+            read_timeout_s=min(self.read_timeout_s, CHECK_TIMEOUT_S),
+            for_a_check=True,
+        )
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> "ConnectionSettings":
+    def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> ConnectionSettings:
         """Read `deployment_url`, `access_key` and the optional `connect_timeout_seconds` /
         `read_timeout_seconds` from a connector config; raise ConvexConfigError on any mistake."""
         return cls(
@@ -133,8 +139,16 @@ def normalize_deployment_url(raw: object) -> str:
 
 
 #: Name suffixes that only a private network resolves (RFC 6762 .local, RFC 8375 home.arpa, ...).
-_PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".home.arpa", ".localdomain", ".localhost", ".svc",
-                     ".cluster.local")
+_PRIVATE_SUFFIXES = (
+    ".local",
+    ".internal",
+    ".lan",
+    ".home.arpa",
+    ".localdomain",
+    ".localhost",
+    ".svc",
+    ".cluster.local",
+)
 
 
 def is_private_host(host: str) -> bool:
@@ -230,8 +244,16 @@ def read_flag(config: Mapping[str, Any], name: str, default: bool, error: Config
     return value
 
 
-def read_number(config: Mapping[str, Any], name: str, default: float, low: float, high: float, *,
-                integer: bool = False, error: ConfigProblem = ConvexConfigError) -> float:
+def read_number(
+    config: Mapping[str, Any],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+    error: ConfigProblem = ConvexConfigError,
+) -> float:
     """An optional number field within [`low`, `high`] (absent or null: `default`)."""
     value = config.get(name)
     if value is None:

@@ -7,9 +7,10 @@ class it is, which Airbyte failure type it becomes and what the user should do a
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final, Iterator, Literal, Mapping
+from typing import Final, Literal
 
 FailureType = Literal["config_error", "transient_error", "system_error"]
 CONFIG: Final = "config_error"
@@ -23,8 +24,14 @@ class ConnectorError(Exception):
     system_error: a bug or a broken peer). `step` names what was being done (set by `step()`).
     Turned into an Airbyte trace once, at the connector boundary (`convex_shared.airbyte.to_trace`)."""
 
-    def __init__(self, message: str, *, failure_type: FailureType = SYSTEM, remedy: str | None = None,
-                 internal: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        failure_type: FailureType = SYSTEM,
+        remedy: str | None = None,
+        internal: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.remedy = remedy
@@ -110,7 +117,7 @@ class ConvexError(ConnectorError):
             text += f" [gave up after {self.attempts} attempts]"
         return text
 
-    def with_attempts(self, attempts: int) -> "ConvexError":
+    def with_attempts(self, attempts: int) -> ConvexError:
         self.attempts = attempts
         return self
 
@@ -170,133 +177,241 @@ _REFRESH = "Refresh the connection (or reset its state) in Airbyte to start agai
 #: Every error code in the Convex contract -> class, Airbyte failure type, explanation + remedy.
 CODE_TABLE: Final[Mapping[str, CodeInfo]] = {
     # Request shape: our bugs, or a batch over the body limit.
-    "BadJsonBody": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex could not read the request body (not JSON, wrong Content-Type, or over the size limit). " + _REPORT),
-    "BadQueryArgs": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex rejected the request's query parameters. " + _REPORT),
-    "InvalidClientVersion": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex rejected the Convex-Client header. " + _REPORT),
-    "BadFormat": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex does not support the requested export format. " + _REPORT),
-    "DocumentDeltasCursorRequired": CodeInfo(ConvexRequestError, SYSTEM,
-        "A change-log read was sent without a cursor. " + _REPORT),
-    "MissingStream": CodeInfo(ConvexRequestError, SYSTEM,
-        "An import batch referred to a stream it did not declare. " + _REPORT),
-    "MissingIndex": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex was asked whether a primary-key index is ready on a table that has none. " + _REPORT),
-    "OverwriteNotSupported": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex does not support replacing tables through streaming import. " + _REPORT),
+    "BadJsonBody": CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
+        "Convex could not read the request body (not JSON, wrong Content-Type, or over the size limit). " + _REPORT,
+    ),
+    "BadQueryArgs": CodeInfo(ConvexRequestError, SYSTEM, "Convex rejected the request's query parameters. " + _REPORT),
+    "InvalidClientVersion": CodeInfo(
+        ConvexRequestError, SYSTEM, "Convex rejected the Convex-Client header. " + _REPORT
+    ),
+    "BadFormat": CodeInfo(
+        ConvexRequestError, SYSTEM, "Convex does not support the requested export format. " + _REPORT
+    ),
+    "DocumentDeltasCursorRequired": CodeInfo(
+        ConvexRequestError, SYSTEM, "A change-log read was sent without a cursor. " + _REPORT
+    ),
+    "MissingStream": CodeInfo(
+        ConvexRequestError, SYSTEM, "An import batch referred to a stream it did not declare. " + _REPORT
+    ),
+    "MissingIndex": CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
+        "Convex was asked whether a primary-key index is ready on a table that has none. " + _REPORT,
+    ),
+    "OverwriteNotSupported": CodeInfo(
+        ConvexRequestError, SYSTEM, "Convex does not support replacing tables through streaming import. " + _REPORT
+    ),
     # Authentication.
-    "BadAdminKey": CodeInfo(ConvexAuthError, CONFIG,
+    "BadAdminKey": CodeInfo(
+        ConvexAuthError,
+        CONFIG,
         "The access key does not belong to this deployment, or it was revoked. Check that the key was made for "
         "the same deployment as deployment_url (prod vs dev is the usual mix-up), and create a new deploy key in the "
-        "Convex dashboard under Settings -> URL & Deploy Key if needed."),
-    "BadDeployKey": CodeInfo(ConvexAuthError, CONFIG,
+        "Convex dashboard under Settings -> URL & Deploy Key if needed.",
+    ),
+    "BadDeployKey": CodeInfo(
+        ConvexAuthError,
+        CONFIG,
         "Convex did not accept the access key for this deployment. Check that the key's environment (prod, dev, "
-        "preview) matches deployment_url and paste the whole key."),
-    "InvalidHeaderFailure": CodeInfo(ConvexAuthError, CONFIG,
-        "Convex could not read the access key: it looks empty or cut short. Paste the whole deploy key."),
-    "InvalidAdminKey": CodeInfo(ConvexAuthError, CONFIG,
+        "preview) matches deployment_url and paste the whole key.",
+    ),
+    "InvalidHeaderFailure": CodeInfo(
+        ConvexAuthError,
+        CONFIG,
+        "Convex could not read the access key: it looks empty or cut short. Paste the whole deploy key.",
+    ),
+    "InvalidAdminKey": CodeInfo(
+        ConvexAuthError,
+        CONFIG,
         "Convex could not read the access key. Paste the deploy key exactly as the dashboard shows it "
-        "(e.g. prod:happy-animal-123|...), without a 'Convex ' or 'Bearer ' prefix."),
+        "(e.g. prod:happy-animal-123|...), without a 'Convex ' or 'Bearer ' prefix.",
+    ),
     # Permission and plan.
-    "OperationNotPermitted": CodeInfo(ConvexPermissionError, CONFIG,
+    "OperationNotPermitted": CodeInfo(
+        ConvexPermissionError,
+        CONFIG,
         "The access key lacks the permission for this operation: importing needs deployment:backups:import, "
         "exporting needs deployment:data:view (a read-only key can export but not import). Use a deploy key or an "
-        "admin key that has it."),
-    "StreamingExportNotEnabled": CodeInfo(ConvexPermissionError, CONFIG,
+        "admin key that has it.",
+    ),
+    "StreamingExportNotEnabled": CodeInfo(
+        ConvexPermissionError,
+        CONFIG,
         "Streaming export is not available on this deployment's Convex plan. Upgrade at https://www.convex.dev/plans "
-        "(self-hosted deployments always have it)."),
+        "(self-hosted deployments always have it).",
+    ),
     # Export positions.
-    "InvalidListSnapshotCursor": CodeInfo(ConvexRequestError, CONFIG,
+    "InvalidListSnapshotCursor": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "Convex could not read the saved snapshot position (cursor); the saved state is damaged or from another "
-        "deployment. " + _REFRESH),
-    "SnapshotTooOld": CodeInfo(ConvexRequestError, CONFIG,
+        "deployment. " + _REFRESH,
+    ),
+    "SnapshotTooOld": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "The interrupted initial sync cannot resume: its snapshot is older than Convex keeps snapshots (5 days). "
-        + _REFRESH),
-    "SnapshotTooNew": CodeInfo(ConvexRequestError, CONFIG,
+        + _REFRESH,
+    ),
+    "SnapshotTooNew": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "The saved snapshot is ahead of the deployment's clock, so the saved state probably belongs to another "
-        "deployment. " + _REFRESH),
-    "InvalidWindowToReadDocuments": CodeInfo(ConvexRequestError, CONFIG,
+        "deployment. " + _REFRESH,
+    ),
+    "InvalidWindowToReadDocuments": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "The saved position is older than the deployment's change-log retention window, so the changes since then "
-        "are gone. " + _REFRESH),
+        "are gone. " + _REFRESH,
+    ),
     # Export schemas.
-    "NoSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
+    "NoSchemaForExport": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "Convex cannot infer the schema of at least one table (it names none), so it describes no table of the "
         "deployment: that table's documents have more than 64 top-level fields (counting _id and _creationTime) or "
         "a top-level field name that is not an identifier (such as 'Order ID' or 'first-name'). Add a validator "
         "for the table in convex/schema.ts and deploy, or rename such fields to identifiers (letters, digits, "
-        "underscores) and keep at most 62 fields of your own."),
-    "NoTableDefinitionForExport": CodeInfo(ConvexRequestError, CONFIG,
+        "underscores) and keep at most 62 fields of your own.",
+    ),
+    "NoTableDefinitionForExport": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A table whose schema Convex cannot infer (more than 64 top-level fields, or a field name that is not an "
         "identifier) has no definition in convex/schema.ts, so Convex describes no table of the deployment. Add a "
-        "defineTable(...) for it and deploy."),
-    "UnsupportedSchemaForExport": CodeInfo(ConvexRequestError, CONFIG,
+        "defineTable(...) for it and deploy.",
+    ),
+    "UnsupportedSchemaForExport": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A table's schema.ts validator is a shape streaming export cannot describe (the top level must be one "
         "object, not a union of objects), so Convex describes no table of the deployment. Change the validator "
-        "and deploy."),
+        "and deploy.",
+    ),
     # Import data and keys.
-    "EmptyPrimaryKey": CodeInfo(ConvexRequestError, CONFIG,
+    "EmptyPrimaryKey": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A stream synced in a deduplicating mode has an empty primary key. Choose a primary key for the stream in "
-        "the connection, or sync it in append mode."),
-    "MissingPrimaryKeyValue": CodeInfo(ConvexRequestError, CONFIG,
+        "the connection, or sync it in append mode.",
+    ),
+    "MissingPrimaryKeyValue": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record has no value for its stream's primary key. Choose a primary key that every record has, or sync "
-        "the stream in append mode."),
-    "InvalidPrimaryKey": CodeInfo(ConvexRequestError, CONFIG,
+        "the stream in append mode.",
+    ),
+    "InvalidPrimaryKey": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A primary-key field cannot be indexed by Convex: key fields must be identifiers starting with a letter. "
-        "Choose another primary key for the stream."),
-    "IndexNotFoundError": CodeInfo(ConvexRequestError, TRANSIENT,
+        "Choose another primary key for the stream.",
+    ),
+    "IndexNotFoundError": CodeInfo(
+        ConvexRequestError,
+        TRANSIENT,
         "The table's primary-key index is missing (a schema push during the sync can remove it). Run the sync "
-        "again: the connector creates the index before writing."),
-    "IndexBackfillingError": CodeInfo(ConvexRequestError, TRANSIENT,
+        "again: the connector creates the index before writing.",
+    ),
+    "IndexBackfillingError": CodeInfo(
+        ConvexRequestError,
+        TRANSIENT,
         "The table's primary-key index is still being built (it was changed during the sync). Run the sync again "
-        "once the index is ready."),
+        "once the index is ready.",
+    ),
     # Load.
-    "TooManyWrites": CodeInfo(ConvexTransientError, TRANSIENT,
+    "TooManyWrites": CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
         "Convex is limiting how fast this deployment accepts writes. The connector slowed down and retried; if it "
-        "keeps happening, run the sync when the deployment is less busy."),
-    "InternalServerError": CodeInfo(ConvexTransientError, TRANSIENT,
+        "keeps happening, run the sync when the deployment is less busy.",
+    ),
+    "InternalServerError": CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
         "The Convex deployment had an internal error. This is usually temporary: run the sync again later, and "
-        "check https://status.convex.dev if it persists."),
+        "check https://status.convex.dev if it persists.",
+    ),
     # The data sync API (/api/v1/data/sync, data_sync_cursor_from_deltas).
-    "DataSyncCursorExpired": CodeInfo(ConvexRequestError, CONFIG,
+    "DataSyncCursorExpired": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "The saved data sync position is older than the deployment's retention window, so the changes since then "
-        "are gone. " + _REFRESH),
-    "InvalidDataSyncCursor": CodeInfo(ConvexRequestError, CONFIG,
+        "are gone. " + _REFRESH,
+    ),
+    "InvalidDataSyncCursor": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "Convex could not read the saved data sync position (cursor), or it is ahead of the deployment's clock; "
-        "the saved state is damaged or from another deployment. " + _REFRESH),
-    "InvalidDataSyncSelection": CodeInfo(ConvexRequestError, SYSTEM,
-        "Convex rejected the table selection of a data sync request. " + _REPORT),
+        "the saved state is damaged or from another deployment. " + _REFRESH,
+    ),
+    "InvalidDataSyncSelection": CodeInfo(
+        ConvexRequestError, SYSTEM, "Convex rejected the table selection of a data sync request. " + _REPORT
+    ),
     # Import validation (the contract's Corrections): the data cannot be stored as it is.
-    "SchemaEnforcementError": CodeInfo(ConvexRequestError, CONFIG,
+    "SchemaEnforcementError": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record does not match the table's schema in convex/schema.ts (Convex's message names the field). "
         "Change the validator so it accepts the stream's fields as Convex stores them (e.g. `_id` as source_id, "
-        "numbers as v.float64(), optional fields with v.optional), or deselect the field in the connection."),
-    "InvalidDocumentError": CodeInfo(ConvexRequestError, CONFIG,
+        "numbers as v.float64(), optional fields with v.optional), or deselect the field in the connection.",
+    ),
+    "InvalidDocumentError": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record is not a valid Convex document; usually it nests objects and arrays more than 16 levels deep. "
-        "Deselect or flatten the deeply nested field of the stream at the source."),
-    "TooNestedError": CodeInfo(ConvexRequestError, CONFIG,
-        "A record nests objects and arrays more than Convex allows. Deselect or flatten the deeply nested field."),
-    "ValueTooLargeError": CodeInfo(ConvexRequestError, CONFIG,
+        "Deselect or flatten the deeply nested field of the stream at the source.",
+    ),
+    "TooNestedError": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
+        "A record nests objects and arrays more than Convex allows. Deselect or flatten the deeply nested field.",
+    ),
+    "ValueTooLargeError": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record is over Convex's 1 MiB document limit (in Convex's size accounting). Deselect its large fields "
-        "in the connection, or shrink the data at the source."),
-    "TooManyFieldsError": CodeInfo(ConvexRequestError, CONFIG,
+        "in the connection, or shrink the data at the source.",
+    ),
+    "TooManyFieldsError": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record has an object with more than 1024 fields (a document's top level also holds _id and "
-        "_creationTime). Deselect fields of the stream, or nest them at the source."),
-    "ArrayTooLong": CodeInfo(ConvexRequestError, CONFIG,
+        "_creationTime). Deselect fields of the stream, or nest them at the source.",
+    ),
+    "ArrayTooLong": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "A record holds an array of more than 8192 elements, which Convex cannot store. Deselect that field or "
-        "split the array at the source."),
-    "IndexTooManyFields": CodeInfo(ConvexRequestError, CONFIG,
+        "split the array at the source.",
+    ),
+    "IndexTooManyFields": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
         "The stream's primary key has too many fields for a Convex index (at most 15: Convex appends "
-        "_creationTime). Choose a shorter primary key."),
-    "IndexFieldNameReserved": CodeInfo(ConvexRequestError, CONFIG,
-        "A primary-key field starts with `_`, which Convex reserves. Choose another primary key."),
-    "IndexFieldsContainId": CodeInfo(ConvexRequestError, SYSTEM,
-        "The primary-key index was asked for on `_id`, which Convex does not allow. " + _REPORT),
-    "IndexFieldsContainCreationTime": CodeInfo(ConvexRequestError, SYSTEM,
-        "The primary-key index was asked for on `_creationTime`, which Convex does not allow. " + _REPORT),
-    "IndexFieldsNotUnique": CodeInfo(ConvexRequestError, CONFIG,
-        "The stream's primary key names the same field twice. Choose the primary key again."),
+        "_creationTime). Choose a shorter primary key.",
+    ),
+    "IndexFieldNameReserved": CodeInfo(
+        ConvexRequestError,
+        CONFIG,
+        "A primary-key field starts with `_`, which Convex reserves. Choose another primary key.",
+    ),
+    "IndexFieldsContainId": CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
+        "The primary-key index was asked for on `_id`, which Convex does not allow. " + _REPORT,
+    ),
+    "IndexFieldsContainCreationTime": CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
+        "The primary-key index was asked for on `_creationTime`, which Convex does not allow. " + _REPORT,
+    ),
+    "IndexFieldsNotUnique": CodeInfo(
+        ConvexRequestError, CONFIG, "The stream's primary key names the same field twice. Choose the primary key again."
+    ),
 }
 
 #: What a repeated 500 from a dedup `import_airbyte_records` most likely means (the backend answers a
@@ -317,33 +432,60 @@ TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 #: Codes Convex did not name (or bodies that were not JSON), classified by status.
 STATUS_TABLE: Final[Mapping[int, CodeInfo]] = {
     400: CodeInfo(ConvexRequestError, SYSTEM, "Convex rejected the request as invalid. " + _REPORT),
-    401: CodeInfo(ConvexAuthError, CONFIG,
-        "Convex did not accept the access key. Check that it was made for the deployment at deployment_url."),
-    403: CodeInfo(ConvexPermissionError, CONFIG,
-        "Convex refused the operation for this access key. Check the key's permissions and the deployment's plan."),
-    404: CodeInfo(ConvexConfigError, CONFIG,
+    401: CodeInfo(
+        ConvexAuthError,
+        CONFIG,
+        "Convex did not accept the access key. Check that it was made for the deployment at deployment_url.",
+    ),
+    403: CodeInfo(
+        ConvexPermissionError,
+        CONFIG,
+        "Convex refused the operation for this access key. Check the key's permissions and the deployment's plan.",
+    ),
+    404: CodeInfo(
+        ConvexConfigError,
+        CONFIG,
         "The server has no such Convex API route. Check that deployment_url is the deployment's URL "
-        "(https://<name>.convex.cloud) and that the backend is recent enough to support streaming export/import."),
-    413: CodeInfo(ConvexRequestError, SYSTEM,
+        "(https://<name>.convex.cloud) and that the backend is recent enough to support streaming export/import.",
+    ),
+    413: CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
         "The request was larger than the deployment (or a proxy in front of it) accepts; import batches must stay "
-        "under 20 MiB. " + _REPORT),
-    429: CodeInfo(ConvexTransientError, TRANSIENT,
-        "Convex is rate-limiting requests. The connector waited and retried; run the sync again later."),
+        "under 20 MiB. " + _REPORT,
+    ),
+    429: CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
+        "Convex is rate-limiting requests. The connector waited and retried; run the sync again later.",
+    ),
     500: CODE_TABLE["InternalServerError"],
-    502: CodeInfo(ConvexTransientError, TRANSIENT,
+    502: CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
         "A proxy in front of the deployment could not reach it (bad gateway). This is usually temporary: run the "
-        "sync again later, and check https://status.convex.dev if it persists."),
-    503: CodeInfo(ConvexTransientError, TRANSIENT,
-        "The Convex deployment is overloaded or temporarily unavailable. Run the sync again later."),
-    504: CodeInfo(ConvexTransientError, TRANSIENT,
+        "sync again later, and check https://status.convex.dev if it persists.",
+    ),
+    503: CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
+        "The Convex deployment is overloaded or temporarily unavailable. Run the sync again later.",
+    ),
+    504: CodeInfo(
+        ConvexTransientError,
+        TRANSIENT,
         "A proxy in front of the deployment timed out waiting for it. This is usually temporary: run the sync "
-        "again later."),
+        "again later.",
+    ),
 }
 
 _CLASS_FALLBACK: Final[Mapping[int, CodeInfo]] = {
     4: CodeInfo(ConvexRequestError, SYSTEM, "Convex rejected the request. " + _REPORT),
-    5: CodeInfo(ConvexRequestError, SYSTEM,
-        "The Convex deployment failed in a way that retrying will not fix. Check https://status.convex.dev."),
+    5: CodeInfo(
+        ConvexRequestError,
+        SYSTEM,
+        "The Convex deployment failed in a way that retrying will not fix. Check https://status.convex.dev.",
+    ),
 }
 
 
@@ -369,7 +511,20 @@ def error_for_status(
     info = classify(status, code)
     explanation = f"{info.explanation} {note}" if note else info.explanation
     if status in TRANSIENT_STATUSES:
-        return ConvexTransientError(explanation, status=status, code=code, convex_message=convex_message,
-                                    route=route, retry_after_s=retry_after_s)
-    return info.error_class(explanation, status=status, code=code, convex_message=convex_message,
-                            failure_type=info.failure_type, transient=False, route=route)
+        return ConvexTransientError(
+            explanation,
+            status=status,
+            code=code,
+            convex_message=convex_message,
+            route=route,
+            retry_after_s=retry_after_s,
+        )
+    return info.error_class(
+        explanation,
+        status=status,
+        code=code,
+        convex_message=convex_message,
+        failure_type=info.failure_type,
+        transient=False,
+        route=route,
+    )

@@ -24,8 +24,9 @@ from __future__ import annotations
 import enum
 import logging
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Final
+from typing import Any, Final
 
 import orjson
 import requests
@@ -52,14 +53,16 @@ class FunctionAuth:
     secret: Secret
 
     @classmethod
-    def from_access_key(cls, raw: object) -> "FunctionAuth":
+    def from_access_key(cls, raw: object) -> FunctionAuth:
         """`Bearer <token>` is a user token; anything else must be a deploy or admin key."""
         text = raw.strip() if isinstance(raw, str) else ""
         if text.lower() == "bearer" or text.lower().startswith("bearer "):
             token = text[6:].strip()
             if not token or any(ch.isspace() for ch in token) or not token.isascii():
-                raise ConvexConfigError("access_key starts with 'Bearer ' but the user token after it is empty or "
-                                        "malformed. Paste the token your app's auth provider issued (a JWT).")
+                raise ConvexConfigError(
+                    "access_key starts with 'Bearer ' but the user token after it is empty or "
+                    "malformed. Paste the token your app's auth provider issued (a JWT)."
+                )
             return cls(AuthScheme.USER_TOKEN, Secret(token))
         return cls(AuthScheme.DEPLOY_KEY, normalize_access_key(raw))
 
@@ -102,24 +105,45 @@ class _FailureInfo:
 
 
 FAILURES: Final[dict[Failure, _FailureInfo]] = {
-    Failure.CONVEX_ERROR: _FailureInfo(CONFIG, False,
-        "The function rejected the call with a ConvexError; its data above says why. Fix the data or the function."),
-    Failure.NOT_FOUND: _FailureInfo(CONFIG, False,
+    Failure.CONVEX_ERROR: _FailureInfo(
+        CONFIG,
+        False,
+        "The function rejected the call with a ConvexError; its data above says why. Fix the data or the function.",
+    ),
+    Failure.NOT_FOUND: _FailureInfo(
+        CONFIG,
+        False,
         "Check the function path (module:function, e.g. messages:list) and that it is deployed. An internal function "
-        "can only be called with a deploy or admin key, not with a user token."),
-    Failure.WRONG_KIND: _FailureInfo(CONFIG, False,
+        "can only be called with a deploy or admin key, not with a user token.",
+    ),
+    Failure.WRONG_KIND: _FailureInfo(
+        CONFIG,
+        False,
         "The function exists but is of another kind (query, mutation or action): point the connector at one of the "
-        "right kind."),
-    Failure.ARGUMENTS: _FailureInfo(CONFIG, False,
+        "right kind.",
+    ),
+    Failure.ARGUMENTS: _FailureInfo(
+        CONFIG,
+        False,
         "The function's argument validator rejected the arguments the connector sends: make its `args` accept them "
-        "(see the connector's documentation for the exact shape)."),
-    Failure.UNAUTHORIZED: _FailureInfo(CONFIG, False,
-        "The HTTP action refused the request's credentials: access_key must be the secret the action checks."),
-    Failure.LIMIT: _FailureInfo(SYSTEM, False,
+        "(see the connector's documentation for the exact shape).",
+    ),
+    Failure.UNAUTHORIZED: _FailureInfo(
+        CONFIG,
+        False,
+        "The HTTP action refused the request's credentials: access_key must be the secret the action checks.",
+    ),
+    Failure.LIMIT: _FailureInfo(
+        SYSTEM,
+        False,
         "The call hit one of Convex's per-call limits (writes, reads, bytes, argument size or execution time): send "
-        "fewer or smaller records per call."),
-    Failure.OTHER: _FailureInfo(TRANSIENT, True,
-        "The function failed; the connector retried it. Read the function's logs in the Convex dashboard."),
+        "fewer or smaller records per call.",
+    ),
+    Failure.OTHER: _FailureInfo(
+        TRANSIENT,
+        True,
+        "The function failed; the connector retried it. Read the function's logs in the Convex dashboard.",
+    ),
 }
 
 #: errorMessage fragments, in the backend's words (udf/src/validation.rs, database/src/writes.rs,
@@ -149,15 +173,27 @@ def classify_message(message: str) -> Failure:
 class ConvexFunctionError(ConvexError):
     """A Convex function ran (or was looked up) and failed; `failure` says what to do."""
 
-    def __init__(self, function: str, failure: Failure, error_message: str, error_data: Any = None,
-                 status: int | None = None, route: str | None = None) -> None:
+    def __init__(
+        self,
+        function: str,
+        failure: Failure,
+        error_message: str,
+        error_data: Any = None,
+        status: int | None = None,
+        route: str | None = None,
+    ) -> None:
         info = FAILURES[failure]
         data = f" errorData: {orjson.dumps(error_data).decode()[:500]}." if error_data is not None else ""
         first_line = error_message.strip().splitlines()
         said = " | ".join(line.strip() for line in first_line[:3])[:600]
-        super().__init__(f"The Convex function {function} failed: {said}.{data} {info.advice}",
-                         status=status, failure_type=info.failure_type, transient=info.transient, route=route,
-                         reason=f"{function}: {said[:200]}")
+        super().__init__(
+            f"The Convex function {function} failed: {said}.{data} {info.advice}",
+            status=status,
+            failure_type=info.failure_type,
+            transient=info.transient,
+            route=route,
+            reason=f"{function}: {said[:200]}",
+        )
         self.function = function
         self.failure = failure
         self.error_message = error_message
@@ -175,8 +211,15 @@ class FunctionResult:
 class _FunctionTransport(Transport):
     """The shared transport, reading a function's answer on 200 and on 560 too."""
 
-    def __init__(self, settings: ConnectionSettings, auth_header: Callable[[], str], client_id: str,
-                 logger: logging.Logger, max_connections: int, http_action: bool) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        auth_header: Callable[[], str],
+        client_id: str,
+        logger: logging.Logger,
+        max_connections: int,
+        http_action: bool,
+    ) -> None:
         super().__init__(settings, client_id, logger, max_connections=max_connections)
         self._session.auth = _HeaderAuth(auth_header)
         self._http_action = http_action
@@ -191,8 +234,9 @@ class _FunctionTransport(Transport):
                 return parse(response.content)
             except ConvexBadResponseError as err:
                 key = self.settings.access_key
-                raise ConvexBadResponseError(key.redact(err.explanation), status=status, route=route,
-                                             reason=key.redact(err.reason)) from None
+                raise ConvexBadResponseError(
+                    key.redact(err.explanation), status=status, route=route, reason=key.redact(err.reason)
+                ) from None
         if 300 <= status < 400:
             raise self._redirect_error(response, route)
         raise self._status_error(response, route)
@@ -211,15 +255,18 @@ class _FunctionTransport(Transport):
         if status == 500 and isinstance(value, dict) and str(value.get("code", "")).startswith("[Request ID"):
             message = redact(str(value.get("trace") or value["code"]))
             failure = Failure.CONVEX_ERROR if "data" in value else classify_message(message)
-            raise ConvexFunctionError(f"HTTP action {route}", failure, message, value.get("data"), status=status,
-                                      route=route)
+            raise ConvexFunctionError(
+                f"HTTP action {route}", failure, message, value.get("data"), status=status, route=route
+            )
         if status in (401, 403):
-            raise ConvexFunctionError(f"HTTP action {route}", Failure.UNAUTHORIZED, f"HTTP {status}", status=status,
-                                      route=route)
+            raise ConvexFunctionError(
+                f"HTTP action {route}", Failure.UNAUTHORIZED, f"HTTP {status}", status=status, route=route
+            )
         if 400 <= status < 500 and status not in (404, 408, 429):
             text = redact(content[:300].decode("utf-8", "replace"))
-            raise ConvexFunctionError(f"HTTP action {route}", Failure.CONVEX_ERROR, f"HTTP {status}: {text}",
-                                      status=status, route=route)
+            raise ConvexFunctionError(
+                f"HTTP action {route}", Failure.CONVEX_ERROR, f"HTTP {status}: {text}", status=status, route=route
+            )
         if 300 <= status < 400:
             raise self._redirect_error(response, route)
         raise self._status_error(response, route)
@@ -230,11 +277,14 @@ def _parser(function: str, logger: logging.Logger, redact: Callable[[str], str])
         try:
             answer = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise ConvexBadResponseError(f"The answer to the call of {function} is not JSON; deployment_url may not "
-                                         "point at a Convex deployment.") from None
+            raise ConvexBadResponseError(
+                f"The answer to the call of {function} is not JSON; deployment_url may not "
+                "point at a Convex deployment."
+            ) from None
         if not isinstance(answer, dict) or answer.get("status") not in ("success", "error"):
-            raise ConvexBadResponseError(f"The answer to the call of {function} is not a Convex function result "
-                                         "(no status).")
+            raise ConvexBadResponseError(
+                f"The answer to the call of {function} is not a Convex function result (no status)."
+            )
         lines = answer.get("logLines")
         log_lines = [redact(str(line)) for line in lines] if isinstance(lines, list) else []
         for line in log_lines:
@@ -256,15 +306,26 @@ def _body(path: str, args_json: bytes) -> bytes:
 class FunctionsClient:
     """Calls one deployment's functions (or one HTTP action) over one pooled session."""
 
-    def __init__(self, settings: ConnectionSettings, auth: FunctionAuth, client_id: str,
-                 logger: logging.Logger | None = None, max_connections: int = 4) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        auth: FunctionAuth,
+        client_id: str,
+        logger: logging.Logger | None = None,
+        max_connections: int = 4,
+    ) -> None:
         self.settings = settings
         self.auth = auth
         self._logger = logger or logging.getLogger("convex_shared")
         # The transport redacts with settings.access_key: make it the secret actually sent.
         self._transport = _FunctionTransport(
-            _with_key(settings, auth.secret), lambda: auth.header, client_id, self._logger, max_connections,
-            http_action=False)
+            _with_key(settings, auth.secret),
+            lambda: auth.header,
+            client_id,
+            self._logger,
+            max_connections,
+            http_action=False,
+        )
 
     @property
     def request_count(self) -> int:
@@ -273,7 +334,7 @@ class FunctionsClient:
     def close(self) -> None:
         self._transport.close()
 
-    def __enter__(self) -> "FunctionsClient":
+    def __enter__(self) -> FunctionsClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -299,16 +360,30 @@ class FunctionsClient:
 class HttpActionClient:
     """Posts JSON bodies to one HTTP action URL (`https://<name>.convex.site/<path>`)."""
 
-    def __init__(self, url: str, secret: Secret, client_id: str, logger: logging.Logger | None = None,
-                 retry: Any = None, max_connections: int = 4, connect_timeout_s: float = 10.0,
-                 read_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: Secret,
+        client_id: str,
+        logger: logging.Logger | None = None,
+        retry: Any = None,
+        max_connections: int = 4,
+        connect_timeout_s: float = 10.0,
+        read_timeout_s: float = 120.0,
+    ) -> None:
         origin, self.route = split_action_url(url)
-        settings = ConnectionSettings(origin, secret, connect_timeout_s, read_timeout_s,
-                                      **({"retry": retry} if retry is not None else {}))
+        settings = ConnectionSettings(
+            origin, secret, connect_timeout_s, read_timeout_s, **({"retry": retry} if retry is not None else {})
+        )
         self.url = origin + self.route
-        self._transport = _FunctionTransport(settings, lambda: f"Bearer {secret.reveal()}", client_id,
-                                             logger or logging.getLogger("convex_shared"), max_connections,
-                                             http_action=True)
+        self._transport = _FunctionTransport(
+            settings,
+            lambda: f"Bearer {secret.reveal()}",
+            client_id,
+            logger or logging.getLogger("convex_shared"),
+            max_connections,
+            http_action=True,
+        )
 
     @property
     def request_count(self) -> int:
@@ -323,23 +398,30 @@ class HttpActionClient:
 
 
 def _with_key(settings: ConnectionSettings, secret: Secret) -> ConnectionSettings:
-    return ConnectionSettings(settings.deployment_url, secret, settings.connect_timeout_s, settings.read_timeout_s,
-                              settings.retry)
+    return ConnectionSettings(
+        settings.deployment_url, secret, settings.connect_timeout_s, settings.read_timeout_s, settings.retry
+    )
 
 
 def split_action_url(url: object) -> tuple[str, str]:
     """(`scheme://host[:port]`, `/path`) of an HTTP action URL; ConvexConfigError when unusable."""
     if not isinstance(url, str) or not url.strip():
-        raise ConvexConfigError("http_action_url must be the URL of an HTTP action, e.g. "
-                                "https://happy-animal-123.convex.site/airbyte/ingest.")
+        raise ConvexConfigError(
+            "http_action_url must be the URL of an HTTP action, e.g. "
+            "https://happy-animal-123.convex.site/airbyte/ingest."
+        )
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConvexConfigError(f"http_action_url {url.strip()!r} must start with https:// (or http:// for a "
-                                "self-hosted deployment) and name a host.")
+        raise ConvexConfigError(
+            f"http_action_url {url.strip()!r} must start with https:// (or http:// for a "
+            "self-hosted deployment) and name a host."
+        )
     if parts.hostname.endswith(".convex.cloud"):
         name = parts.hostname[: -len(".convex.cloud")]
-        raise ConvexConfigError(f"http_action_url points at {parts.hostname}, the deployment API; HTTP actions are "
-                                f"served at https://{name}.convex.site{parts.path or '/'}.")
+        raise ConvexConfigError(
+            f"http_action_url points at {parts.hostname}, the deployment API; HTTP actions are "
+            f"served at https://{name}.convex.site{parts.path or '/'}."
+        )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ConvexConfigError("http_action_url must not contain a query string, a fragment or credentials.")
     path = parts.path or "/"

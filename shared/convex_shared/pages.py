@@ -158,8 +158,9 @@ def parse_data_sync_page(body: bytes) -> DataSyncPage:
         row["_deleted"] = _field(entry, "deleted", (bool,))
         rows.append(row)
     pagination = _field(obj, "pagination", (dict,))
-    return DataSyncPage(rows, truncates, kind, snapshot_ts, _field(obj, "syncId", (str,)),
-                        _field(pagination, "nextCursor", (str,)))
+    return DataSyncPage(
+        rows, truncates, kind, snapshot_ts, _field(obj, "syncId", (str,)), _field(pagination, "nextCursor", (str,))
+    )
 
 
 def parse_data_sync_cursor(body: bytes) -> str:
@@ -216,4 +217,4 @@ def parse_indexes_ready(body: bytes) -> bool:
 
 def parse_empty(body: bytes) -> None:
     """Import routes answer 200 with an empty body; anything a 2xx carries is accepted."""
-    return None
+    return

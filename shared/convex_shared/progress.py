@@ -8,7 +8,7 @@ injectable, so callers test their lines without sleeping.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class ProgressTimer:

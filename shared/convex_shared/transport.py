@@ -12,7 +12,8 @@ import random
 import socket
 import ssl
 import time
-from typing import Any, Callable, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import orjson
 import requests
@@ -99,8 +100,14 @@ def _tls_reason(exc: BaseException) -> str:
 class Transport:
     """Sends requests to one deployment and turns every outcome into a value or a ConvexError."""
 
-    def __init__(self, settings: ConnectionSettings, client_id: str, logger: logging.Logger,
-                 rng: random.Random | None = None, max_connections: int = 4) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        client_id: str,
+        logger: logging.Logger,
+        rng: random.Random | None = None,
+        max_connections: int = 4,
+    ) -> None:
         if "-" not in client_id or not client_id.isascii() or not client_id.isprintable():
             raise ValueError("client_id must look like '<client>-<version>', e.g. 'airbyte-export-1.0.0'")
         self.settings = settings
@@ -110,18 +117,19 @@ class Transport:
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         session = requests.Session()
         # Our own retry loop decides; urllib3 must not retry (or follow redirects) behind it.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_connections,
-                                                max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=max_connections, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.auth = _ConvexKeyAuth(settings)
         session.verify = True
-        session.headers.update({
-            "Convex-Client": client_id,
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip",
-            "User-Agent": f"{client_id} (python-requests)",
-        })
+        session.headers.update(
+            {
+                "Convex-Client": client_id,
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip",
+                "User-Agent": f"{client_id} (python-requests)",
+            }
+        )
         self._session = session
 
     def close(self) -> None:
@@ -163,9 +171,14 @@ class Transport:
                 answered_500 += err.status == 500
                 if max_500_attempts is not None and answered_500 >= max_500_attempts:
                     raise ConvexRequestError(
-                        repeated_500 or err.explanation, status=err.status, code=err.code,
-                        convex_message=err.convex_message, failure_type="config_error", transient=False,
-                        route=route, maybe_committed=err.maybe_committed,
+                        repeated_500 or err.explanation,
+                        status=err.status,
+                        code=err.code,
+                        convex_message=err.convex_message,
+                        failure_type="config_error",
+                        transient=False,
+                        route=route,
+                        maybe_committed=err.maybe_committed,
                     ).with_attempts(attempt) from None
                 delay = policy.next_delay_s(attempt, time.monotonic() - started, err.retry_after_s, self._rng)
                 if delay is None:
@@ -173,14 +186,26 @@ class Transport:
                 # One import request is one Convex transaction (the destination keeps it under 16,000
                 # writes), so a retry can repeat a batch only whole, and only when the lost attempt
                 # committed; a Convex error answer proves it did not.
-                risk = ("; if the failed attempt was committed before its answer was lost, this append batch is "
-                        "stored twice" if not idempotent and err.maybe_committed else "")
-                self.logger.warning("Convex %s failed (%s); retry %d of %d in %.2f s%s.",
-                                    route, err.reason, attempt, policy.max_attempts - 1, delay, risk)
+                risk = (
+                    "; if the failed attempt was committed before its answer was lost, this append batch is "
+                    "stored twice"
+                    if not idempotent and err.maybe_committed
+                    else ""
+                )
+                self.logger.warning(
+                    "Convex %s failed (%s); retry %d of %d in %.2f s%s.",
+                    route,
+                    err.reason,
+                    attempt,
+                    policy.max_attempts - 1,
+                    delay,
+                    risk,
+                )
                 time.sleep(delay)
 
-    def _attempt(self, method: str, route: str, parse: Callable[[bytes], T],
-                 params: Mapping[str, str] | None, body: bytes | None) -> T:
+    def _attempt(
+        self, method: str, route: str, parse: Callable[[bytes], T], params: Mapping[str, str] | None, body: bytes | None
+    ) -> T:
         response = self._send(method, route, params, body)
         status = response.status_code
         if 200 <= status < 300:
@@ -190,26 +215,35 @@ class Transport:
                 # The parser may quote a text body (a proxy's page), which could echo credentials.
                 key = self.settings.access_key
                 raise ConvexBadResponseError(
-                    key.redact(err.explanation), status=status, route=route, reason=key.redact(err.reason),
+                    key.redact(err.explanation),
+                    status=status,
+                    route=route,
+                    reason=key.redact(err.reason),
                 ) from None
         if 300 <= status < 400:
             raise self._redirect_error(response, route)
         raise self._status_error(response, route)
 
-    def _send(self, method: str, route: str, params: Mapping[str, str] | None,
-              body: bytes | None) -> requests.Response:
+    def _send(self, method: str, route: str, params: Mapping[str, str] | None, body: bytes | None) -> requests.Response:
         url = self.settings.deployment_url + route
         headers = {"Content-Type": "application/json"} if body is not None else None
         self.request_count += 1
         started = time.monotonic()
         try:
-            response = self._session.request(method, url, params=params, data=body, headers=headers,
-                                             timeout=self._timeout, allow_redirects=False)
+            response = self._session.request(
+                method, url, params=params, data=body, headers=headers, timeout=self._timeout, allow_redirects=False
+            )
         except requests.exceptions.RequestException as exc:
             raise self._network_error(exc, route) from None
         if self.logger.isEnabledFor(logging.DEBUG):
-            self.logger.debug("Convex %s %s -> %d, %d bytes in %.0f ms", method, route, response.status_code,
-                              len(response.content), (time.monotonic() - started) * 1000)
+            self.logger.debug(
+                "Convex %s %s -> %d, %d bytes in %.0f ms",
+                method,
+                route,
+                response.status_code,
+                len(response.content),
+                (time.monotonic() - started) * 1000,
+            )
         return response
 
     def _network_error(self, exc: requests.exceptions.RequestException, route: str) -> ConvexError:
@@ -217,50 +251,83 @@ class Transport:
         host = self.settings.host
         key = self.settings.access_key
         if isinstance(exc, requests.exceptions.SSLError):
-            hint = (" If this is a self-hosted deployment served over plain HTTP, write http:// in deployment_url."
-                    if self.settings.deployment_url.startswith("https://") else "")
+            hint = (
+                " If this is a self-hosted deployment served over plain HTTP, write http:// in deployment_url."
+                if self.settings.deployment_url.startswith("https://")
+                else ""
+            )
             return ConvexConfigError(
                 f"Could not make a secure (TLS) connection to {host}: {key.redact(_tls_reason(exc))}. Check "
-                f"deployment_url; a private certificate authority must be in REQUESTS_CA_BUNDLE.{hint}", route=route)
+                f"deployment_url; a private certificate authority must be in REQUESTS_CA_BUNDLE.{hint}",
+                route=route,
+            )
         if isinstance(exc, requests.exceptions.ConnectTimeout):
             return ConvexTransientError(
                 f"Could not connect to {host} within {self.settings.connect_timeout_s:g} s. Check deployment_url and "
-                "the network; raise connect_timeout_seconds on a slow network.", route=route, maybe_committed=False,
-                reason="connect timeout")
+                "the network; raise connect_timeout_seconds on a slow network.",
+                route=route,
+                maybe_committed=False,
+                reason="connect timeout",
+            )
         if isinstance(exc, requests.exceptions.ReadTimeout):
-            remedy = ("A check waits no longer than that: check that deployment_url is the deployment's address (a "
-                      "host that accepts connections but never answers is not a Convex deployment)."
-                      if self.settings.for_a_check else
-                      "The deployment may be overloaded; raise read_timeout_seconds if this keeps happening.")
+            remedy = (
+                "A check waits no longer than that: check that deployment_url is the deployment's address (a "
+                "host that accepts connections but never answers is not a Convex deployment)."
+                if self.settings.for_a_check
+                else "The deployment may be overloaded; raise read_timeout_seconds if this keeps happening."
+            )
             return ConvexTransientError(
-                f"{host} did not answer within {self.settings.read_timeout_s:g} s. {remedy}", route=route,
-                reason=f"no answer within {self.settings.read_timeout_s:g} s (read timeout)")
+                f"{host} did not answer within {self.settings.read_timeout_s:g} s. {remedy}",
+                route=route,
+                reason=f"no answer within {self.settings.read_timeout_s:g} s (read timeout)",
+            )
         if isinstance(exc, requests.exceptions.ConnectionError):
             if _is_name_resolution_failure(exc):
                 return ConvexConfigError(
                     f"Could not find the host {host} (DNS lookup failed). Check deployment_url for typos; a Convex "
-                    "cloud deployment URL looks like https://happy-animal-123.convex.cloud.", route=route)
+                    "cloud deployment URL looks like https://happy-animal-123.convex.cloud.",
+                    route=route,
+                )
             if _is_refused(exc):
                 return ConvexTransientError(
                     f"{host} refused the connection. Check deployment_url (host and port) and that the deployment "
-                    "is running.", route=route, maybe_committed=False, reason="connection refused")
+                    "is running.",
+                    route=route,
+                    maybe_committed=False,
+                    reason="connection refused",
+                )
             if _never_sent(exc):
                 cause = _os_reason(exc)
                 return ConvexTransientError(
                     f"Could not connect to {host} ({cause}). Check deployment_url and the network.",
-                    route=route, maybe_committed=False, reason=f"could not connect: {cause}")
+                    route=route,
+                    maybe_committed=False,
+                    reason=f"could not connect: {cause}",
+                )
             return ConvexTransientError(
-                f"The connection to {host} broke before Convex answered (closed or reset). This is usually "
-                "temporary.", route=route,
-                reason="connection closed or reset before an answer")
+                f"The connection to {host} broke before Convex answered (closed or reset). This is usually temporary.",
+                route=route,
+                reason="connection closed or reset before an answer",
+            )
         if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return ConvexBadResponseError(
                 f"The answer from {host} was cut off or could not be decompressed. This is usually temporary.",
-                route=route, reason="answer cut off or not decompressible")
-        if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.InvalidHeader,
-                            requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
-            return ConvexConfigError(f"Could not send a request to {host}: {key.redact(str(exc))}. Check "
-                                     "deployment_url and access_key.", route=route)
+                route=route,
+                reason="answer cut off or not decompressible",
+            )
+        if isinstance(
+            exc,
+            (
+                requests.exceptions.InvalidURL,
+                requests.exceptions.InvalidHeader,
+                requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema,
+            ),
+        ):
+            return ConvexConfigError(
+                f"Could not send a request to {host}: {key.redact(str(exc))}. Check deployment_url and access_key.",
+                route=route,
+            )
         return ConvexRequestError(f"The request to {host} failed ({type(exc).__name__}). {REPORT_BUG}", route=route)
 
     def _redirect_error(self, response: requests.Response, route: str) -> ConvexError:
@@ -268,7 +335,10 @@ class Transport:
         return ConvexConfigError(
             f"{self.settings.host} answered with a redirect to {location} (HTTP {response.status_code}), which the "
             "connector does not follow so the access key never goes to another address. If that is the "
-            "deployment's real address, put it in deployment_url.", status=response.status_code, route=route)
+            "deployment's real address, put it in deployment_url.",
+            status=response.status_code,
+            route=route,
+        )
 
     def _status_error(self, response: requests.Response, route: str) -> ConvexError:
         code, message, note = _error_body(response.content)
@@ -277,8 +347,13 @@ class Transport:
         redact = self.settings.access_key.redact
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         error = error_for_status(
-            response.status_code, code, redact(message) if message else None, route=route,
-            retry_after_s=retry_after, note=redact(note) if note else None)
+            response.status_code,
+            code,
+            redact(message) if message else None,
+            route=route,
+            retry_after_s=retry_after,
+            note=redact(note) if note else None,
+        )
         # A Convex error body means the deployment itself answered: the request's transaction
         # failed and was rolled back. A bare status or a proxy's page proves nothing.
         error.maybe_committed = code is None

@@ -8,7 +8,8 @@ marks int64 fields with a `$description`, which `is_int64_schema` recognises.
 from __future__ import annotations
 
 import re
-from typing import Any, Final, Mapping
+from collections.abc import Mapping
+from typing import Any, Final
 
 INT64_MIN: Final = -(2**63)
 INT64_MAX: Final = 2**63 - 1

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from airbyte_cdk.models import AirbyteMessage
 
@@ -79,7 +79,10 @@ class Progress:
             rate = (self.records - self._records_at_last_log) / max(since, 1e-9)
             self.logger.info(
                 "Progress: %d records so far (%.0f records/s over the last %.0f s); now reading the %s.",
-                self.records, rate, since, phase,
+                self.records,
+                rate,
+                since,
+                phase,
             )
             self._records_at_last_log = self.records
 
@@ -96,7 +99,7 @@ class Checkpoints:
         self.timer = CheckpointTimer(cadence)
         self.progress = Progress(logger, cadence)
 
-    def for_lane(self) -> "Checkpoints":
+    def for_lane(self) -> Checkpoints:
         """Checkpoints for one table of parallel snapshots: its own cadence, the read's progress."""
         lane = Checkpoints(self.timer.cadence, self.progress.logger)
         lane.progress = self.progress

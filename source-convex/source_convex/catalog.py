@@ -49,8 +49,9 @@ from __future__ import annotations
 
 import difflib
 import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Final, Iterable, Iterator, List, Mapping, Optional
+from typing import Any, Final
 
 from airbyte_cdk.models import (
     AirbyteMessage,
@@ -61,6 +62,7 @@ from airbyte_cdk.models import (
     Type,
 )
 from airbyte_cdk.sources.streams import Stream
+
 from convex_shared import ConvexClient, ConvexConfigError
 from convex_shared.values import is_int64_schema
 
@@ -199,9 +201,11 @@ class Discoverer:
         for table in missing:
             close = difflib.get_close_matches(str(table), known, n=1, cutoff=0.6)
             named.append(f"{table} (did you mean {close[0]}?)" if close else str(table))
-        return (f"The tables setting names tables this deployment does not have: {', '.join(named)}. Fix the names "
-                "(they are case-sensitive; a component table is written <component>/<table>) or leave the setting "
-                "empty to sync every table.")
+        return (
+            f"The tables setting names tables this deployment does not have: {', '.join(named)}. Fix the names "
+            "(they are case-sensitive; a component table is written <component>/<table>) or leave the setting "
+            "empty to sync every table."
+        )
 
     def tables(self, schemas: Mapping[TableRef, Mapping[str, Any]]) -> list[DiscoveredTable]:
         """The offered tables of `schemas` (`convex_schemas()`), app tables first, each group by name.
@@ -231,7 +235,7 @@ class ConvexStream(Stream):
 
     primary_key = PRIMARY_KEY
 
-    def __init__(self, discovered: DiscoveredTable, read: Optional[ReadCatalog]) -> None:
+    def __init__(self, discovered: DiscoveredTable, read: ReadCatalog | None) -> None:
         """`read`: None for streams that only declare (discover)."""
         self._discovered = discovered
         self._read = read
@@ -241,7 +245,7 @@ class ConvexStream(Stream):
         return self._discovered.table.name
 
     @property
-    def namespace(self) -> Optional[str]:
+    def namespace(self) -> str | None:
         return self._discovered.table.namespace
 
     @property
@@ -258,15 +262,18 @@ class ConvexStream(Stream):
     def read_records(
         self,
         sync_mode: SyncMode,
-        cursor_field: Optional[List[str]] = None,
-        stream_slice: Optional[Mapping[str, Any]] = None,
-        stream_state: Optional[Mapping[str, Any]] = None,
+        cursor_field: list[str] | None = None,
+        stream_slice: Mapping[str, Any] | None = None,
+        stream_state: Mapping[str, Any] | None = None,
     ) -> Iterable[Mapping[str, Any]]:
         """Every document of the table at one snapshot, with CDC fields (a full-refresh read of it)."""
         if self._read is None:
             raise TypeError(f"stream {self.name} was built to declare a catalog, not to read")
-        configured = ConfiguredAirbyteStream(stream=self.as_airbyte_stream(), sync_mode=SyncMode.full_refresh,
-                                             destination_sync_mode=DestinationSyncMode.overwrite)
+        configured = ConfiguredAirbyteStream(
+            stream=self.as_airbyte_stream(),
+            sync_mode=SyncMode.full_refresh,
+            destination_sync_mode=DestinationSyncMode.overwrite,
+        )
         for message in self._read(ConfiguredAirbyteCatalog(streams=[configured])):
             if message.type is Type.RECORD and message.record is not None:
                 yield message.record.data

@@ -20,8 +20,9 @@ never collide. In the `tables` config field a component table is written
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any
 
 from convex_shared import ConnectionSettings, ConvexConfigError, RetryPolicy
 from convex_shared.config import read_flag
@@ -39,23 +40,24 @@ class TableRef:
         return self.component == ""
 
     @property
-    def namespace(self) -> Optional[str]:
+    def namespace(self) -> str | None:
         """The Airbyte stream namespace: the component path, or None for the app's tables."""
         return self.component or None
 
     @classmethod
-    def of_stream(cls, name: str, namespace: Optional[str]) -> "TableRef":
+    def of_stream(cls, name: str, namespace: str | None) -> TableRef:
         """The table a stream (name + namespace) reads."""
         return cls(component=namespace or "", name=name)
 
     @classmethod
-    def parse(cls, text: str) -> "TableRef":
+    def parse(cls, text: str) -> TableRef:
         """`users` -> app table; `waitlist/entries` -> table `entries` of component `waitlist`."""
         component, _, name = text.rpartition("/")
         return cls(component=component.strip("/"), name=name)
 
     def __str__(self) -> str:
         return f"{self.component}/{self.name}" if self.component else self.name
+
 
 #: Tables whose snapshots are read at once, by default and at most (each has one request in flight).
 DEFAULT_PARALLEL_SNAPSHOTS = 4
@@ -74,13 +76,13 @@ class SourceConfig:
     """Everything a check, discover or read needs from the user's config."""
 
     connection: ConnectionSettings
-    tables: Optional[frozenset[TableRef]]  # None = every table
+    tables: frozenset[TableRef] | None  # None = every table
     include_components: bool
     on_expired_position: OnExpiredPosition
     parallel_snapshots: int = DEFAULT_PARALLEL_SNAPSHOTS  # tables snapshotted at once
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> "SourceConfig":
+    def from_config(cls, config: Mapping[str, Any], retry: RetryPolicy | None = None) -> SourceConfig:
         """Read and normalise a connector config; raise ConvexConfigError on any mistake.
 
         `retry` overrides the shared client's default policy (check uses a short one).
@@ -100,7 +102,7 @@ class SourceConfig:
         return self.include_components or table.is_root
 
 
-def _tables(raw: Any) -> Optional[frozenset[TableRef]]:
+def _tables(raw: Any) -> frozenset[TableRef] | None:
     if raw is None or raw == []:
         return None
     if not isinstance(raw, list):
@@ -131,5 +133,6 @@ def _parallel_snapshots(raw: Any) -> int:
     if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= MAX_PARALLEL_SNAPSHOTS:
         raise ConvexConfigError(
             f"parallel_snapshots must be a whole number from 1 to {MAX_PARALLEL_SNAPSHOTS} (how many tables are "
-            f"read at once; 1 reads them one after another), not {raw!r}.")
+            f"read at once; 1 reads them one after another), not {raw!r}."
+        )
     return raw

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from airbyte_cdk.models import AirbyteMessage
 
@@ -79,7 +79,7 @@ def scope_of(runs: list[StreamRun]) -> str:
     return hashlib.sha256(names.encode()).hexdigest()[:16]
 
 
-def _shared_cursor(runs: list[StreamRun], scope: str) -> Optional[str]:
+def _shared_cursor(runs: list[StreamRun], scope: str) -> str | None:
     """The saved cursor when every stream holds the same one for exactly these tables, else None."""
     saved = {(run.past_snapshot.get("data_sync_cursor"), run.past_snapshot.get("data_sync_scope")) for run in runs}
     if len(saved) != 1:
@@ -103,8 +103,9 @@ def _first_page(reader: PageReader, runs: list[StreamRun], scope: str) -> DataSy
         raise
 
 
-def walk(reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger,
-         runs: list[StreamRun]) -> Iterator[AirbyteMessage]:
+def walk(
+    reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger, runs: list[StreamRun]
+) -> Iterator[AirbyteMessage]:
     """Bring every run up to date through the data sync API (raises DataSyncUnavailable first, or never)."""
     scope = scope_of(runs)
     tables = [run.table for run in runs]
@@ -113,7 +114,7 @@ def walk(reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger,
     page = _first_page(reader, runs, scope)
     start = min(positions.values())
     pages = total = 0
-    consistent_at: Optional[int] = None
+    consistent_at: int | None = None
     reread: set[tuple[str, str]] = set()  # truncated tables: their rows are emitted whatever their _ts
     while True:
         pages += 1
@@ -147,33 +148,51 @@ def walk(reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger,
             break
         # A page that truncates a table is progress even when it holds nothing else: Convex then walks the new
         # table by id at the cursor's timestamp, where it may not exist yet (its rows follow from the log).
-        if page.status == STALE and not any_values and not page.truncates and consistent_at is not None and \
-                (page.snapshot_ts or 0) <= consistent_at:
+        if (
+            page.status == STALE
+            and not any_values
+            and not page.truncates
+            and consistent_at is not None
+            and (page.snapshot_ts or 0) <= consistent_at
+        ):
             raise ConvexBadResponseError(
                 f"The data sync did not advance past {consistent_at} (Convex said it is behind). This is a bug in "
                 "the deployment or the connector: please report it with this message.",
-                reason="data sync did not advance", transient=False)
+                reason="data sync did not advance",
+                transient=False,
+            )
         if page.snapshot_ts is not None:
             consistent_at = page.snapshot_ts
         yield from checkpoints.page_done(runs)
         next_cursor = page.next_cursor
         del page  # not held while the next one is read
         page = reader.data_sync_page(next_cursor, tables)
-    logger.info("Data sync from %s to %s: %d pages, %d changes for the synced streams.",
-                rfc3339_from_ns(start), rfc3339_from_ns(page.snapshot_ts or start), pages, total)
+    logger.info(
+        "Data sync from %s to %s: %d pages, %d changes for the synced streams.",
+        rfc3339_from_ns(start),
+        rfc3339_from_ns(page.snapshot_ts or start),
+        pages,
+        total,
+    )
 
 
-def _old_rows_deleted(reader: PageReader, logger: logging.Logger, run: StreamRun,
-                      position: int) -> Iterator[AirbyteMessage]:
+def _old_rows_deleted(
+    reader: PageReader, logger: logging.Logger, run: StreamRun, position: int
+) -> Iterator[AirbyteMessage]:
     """A DELETE record (at `position` + 1) for every row the table held at `position`, the last
     timestamp the stream is known to hold (see the module docstring)."""
     table = run.table
     logger.warning(
         "Convex reports that table %s was cleared or replaced after %s (a truncate in the data sync). Emitting a "
         "delete for each row it held then, followed by its current rows, so a deduplicating destination keeps "
-        "only those.", table, rfc3339_from_ns(position))
-    explain = (f"Table {table} was cleared or replaced in Convex since the last sync, and its earlier rows, which "
-               "the destination still holds, cannot be listed to delete them")
+        "only those.",
+        table,
+        rfc3339_from_ns(position),
+    )
+    explain = (
+        f"Table {table} was cleared or replaced in Convex since the last sync, and its earlier rows, which "
+        "the destination still holds, cannot be listed to delete them"
+    )
     try:
         page = first_saved_page(reader, table, position, None, explain)
     except ConvexError as err:
@@ -181,16 +200,21 @@ def _old_rows_deleted(reader: PageReader, logger: logging.Logger, run: StreamRun
             raise
         raise ConnectorError(
             f"{explain}: the last sync ({rfc3339_from_ns(position)}) is older than Convex keeps snapshots (5 days).",
-            failure_type="config_error", remedy=REFRESH,
-            internal=f"list_snapshot at the position before a truncate: {err.details}") from None
+            failure_type="config_error",
+            remedy=REFRESH,
+            internal=f"list_snapshot at the position before a truncate: {err.details}",
+        ) from None
     deleted = 0
     progress = SnapshotCursorGuard(table, (position, None))  # refuses pages that do not move on
-    key: Optional[tuple[Optional[int], Optional[str]]] = (position, None)
+    key: tuple[int | None, str | None] | None = (position, None)
     while key is not None:
         emitted_at = messages.now_ms()
         for document in page.values:
-            yield messages.record(table, {ID: document[ID], TABLE: table.name, COMPONENT: table.component,
-                                          TS: position + 1, DELETED: True}, emitted_at)
+            yield messages.record(
+                table,
+                {ID: document[ID], TABLE: table.name, COMPONENT: table.component, TS: position + 1, DELETED: True},
+                emitted_at,
+            )
         deleted += len(page.values)
         key = progress.next_key(key, page)
         if key is not None:

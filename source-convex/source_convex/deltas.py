@@ -15,9 +15,10 @@ retention window just because nothing changed in it.
 from __future__ import annotations
 
 import logging
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 from airbyte_cdk.models import AirbyteMessage
+
 from convex_shared import ConvexBadResponseError, DeltaPage
 
 from . import messages
@@ -28,7 +29,7 @@ from .prefetch import lookahead
 from .reader import PageReader
 
 
-def _next_cursor(cursor: int, page: DeltaPage) -> Optional[int]:
+def _next_cursor(cursor: int, page: DeltaPage) -> int | None:
     if not page.has_more:
         return None
     if page.cursor <= cursor:
@@ -45,7 +46,7 @@ def walk(
     checkpoints: Checkpoints,
     logger: logging.Logger,
     runs: list[StreamRun],
-    first_page: Optional[tuple[int, DeltaPage]] = None,
+    first_page: tuple[int, DeltaPage] | None = None,
 ) -> Iterator[AirbyteMessage]:
     """Emit every change after each stream's position; `first_page` = (cursor, page) already read."""
     positions = {run.key: run.log_position for run in runs}
@@ -75,5 +76,10 @@ def walk(
         end = page.cursor
         if page.has_more:
             yield from checkpoints.page_done(runs)
-    logger.info("Change log read from %s to %s: %d pages, %d changes for the synced streams.",
-                    rfc3339_from_ns(start), rfc3339_from_ns(end), pages, total)
+    logger.info(
+        "Change log read from %s to %s: %d pages, %d changes for the synced streams.",
+        rfc3339_from_ns(start),
+        rfc3339_from_ns(end),
+        pages,
+        total,
+    )

@@ -19,7 +19,7 @@ import logging
 import os
 import sys
 import tempfile
-from typing import Iterable, Iterator, List
+from collections.abc import Iterable, Iterator
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
@@ -27,8 +27,8 @@ from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
 from airbyte_cdk.models import AirbyteMessage, Type
 from airbyte_cdk.sources import Source
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
-from convex_shared.airbyte import record_dict
 
+from convex_shared.airbyte import record_dict
 
 _cdk_logger = logging.getLogger("airbyte")
 
@@ -77,7 +77,7 @@ _RECORD_PREFIX = '{"type":"RECORD"'
 _BATCH = 256
 
 
-def launch(source: Source, args: List[str]) -> None:
+def launch(source: Source, args: list[str]) -> None:
     """The CDK's `launch`, with `ConvexEntrypoint`, writing records in batches.
 
     Lines go to stdout as the CDK's launch sends them (through its PRINT_BUFFER), but

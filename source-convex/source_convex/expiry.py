@@ -14,13 +14,13 @@ case (nothing expired) costs one request, whose page then starts the change-log 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
 
 from convex_shared import ConvexRequestError, DeltaPage
 
-from .messages import rfc3339_from_ns
 from .config import TableRef
+from .messages import rfc3339_from_ns
 
 EXPIRED_CODE = "InvalidWindowToReadDocuments"
 
@@ -30,8 +30,8 @@ class ProbeResult:
     """Streams whose position expired, and the first page read at the oldest valid position."""
 
     expired: frozenset[TableRef]
-    first_page: Optional[tuple[int, DeltaPage]]  # (cursor it was read after, page)
-    error: Optional[ConvexRequestError] = None  # Convex's answer for the expired positions
+    first_page: tuple[int, DeltaPage] | None  # (cursor it was read after, page)
+    error: ConvexRequestError | None = None  # Convex's answer for the expired positions
 
 
 def is_expired(err: BaseException) -> bool:
@@ -45,7 +45,7 @@ def probe(positions: Mapping[TableRef, int], read_page: Callable[[int], DeltaPag
         return ProbeResult(frozenset(), None)
     candidates = sorted(set(positions.values()))
     pages: dict[int, DeltaPage] = {}
-    error: Optional[ConvexRequestError] = None
+    error: ConvexRequestError | None = None
 
     def valid(cursor: int) -> bool:
         nonlocal error
@@ -81,7 +81,7 @@ def describe_age(age_ns: int) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
 
 
-def expired_message(positions: Mapping[TableRef, int], now_ns: Optional[int] = None) -> str:
+def expired_message(positions: Mapping[TableRef, int], now_ns: int | None = None) -> str:
     """The user-facing explanation: which streams, how old their positions are, what to do."""
     now = now_ns if now_ns is not None else time.time_ns()
     streams = "; ".join(

@@ -27,9 +27,10 @@ one page usually share a handful of seconds, which keeps this off the hot path's
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Final, Iterator, Optional
+from typing import Any, Final
 
 from airbyte_cdk.models import (
     AirbyteMessage,
@@ -165,7 +166,7 @@ def state(table: TableRef, stream_state: StreamState) -> AirbyteMessage:
     )
 
 
-def status(name: str, namespace: Optional[str], value: AirbyteStreamStatus) -> AirbyteMessage:
+def status(name: str, namespace: str | None, value: AirbyteStreamStatus) -> AirbyteMessage:
     """A stream status trace (STARTED, RUNNING, COMPLETE, INCOMPLETE)."""
     return AirbyteMessage(
         type=Type.TRACE,

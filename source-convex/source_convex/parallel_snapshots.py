@@ -25,7 +25,7 @@ import dataclasses
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Optional
+from typing import Any
 
 from airbyte_cdk.models import AirbyteMessage
 
@@ -49,8 +49,7 @@ class _Turn:
 class ParallelSnapshots:
     """Runs table jobs `width` at a time (see the module docstring)."""
 
-    def __init__(self, width: int, checkpoints: Checkpoints,
-                 on_turn: Optional[Callable[[TableRef], None]] = None) -> None:
+    def __init__(self, width: int, checkpoints: Checkpoints, on_turn: Callable[[TableRef], None] | None = None) -> None:
         """`on_turn(table)`, if given, is called before each turn of `table`. (An error names its
         table without it: each job's own `step` marks it as it leaves the job.)"""
         if width < 1:

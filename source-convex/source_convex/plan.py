@@ -17,8 +17,9 @@ Streams the deployment no longer has are set apart, to be reported, not silently
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any
 
 from airbyte_cdk.models import ConfiguredAirbyteCatalog, ConfiguredAirbyteStream, SyncMode
 
@@ -47,23 +48,23 @@ class StreamRun:
     snapshot: no timestamp is pinned for it yet, and no such state is ever saved (`checkpoint`).
     """
 
-    def __init__(self, table: TableRef, incremental: bool, state: Optional[StreamState]) -> None:
+    def __init__(self, table: TableRef, incremental: bool, state: StreamState | None) -> None:
         self.table = table
         self.incremental = incremental
         self._state = state
         self._saved = state  # the state last emitted (or given as input)
-        self._replaces: Optional[int] = None  # a SnapshotTooOld restart: the older snapshot's timestamp
+        self._replaces: int | None = None  # a SnapshotTooOld restart: the older snapshot's timestamp
         self.snapshot_restarted = False
         self.running = False
         self.finished = False
 
     @property
-    def state(self) -> Optional[StreamState]:
+    def state(self) -> StreamState | None:
         """The current state (None: a new snapshot whose timestamp is not pinned yet)."""
         return self._state
 
     @property
-    def saved(self) -> Optional[StreamState]:
+    def saved(self) -> StreamState | None:
         """The state last emitted (or the input state, before anything was)."""
         return self._saved
 
@@ -95,7 +96,7 @@ class StreamRun:
         """A new snapshot of the table at `snapshot_ts`, nothing read yet."""
         self._state = snapshot_started(snapshot_ts, deltas_from=self._replaces)
 
-    def snapshot_page_read(self, cursor: Optional[str]) -> None:
+    def snapshot_page_read(self, cursor: str | None) -> None:
         """A snapshot page was emitted; continue after `cursor`."""
         self._state = snapshot_page_read(self._snapshotting(), cursor)
 
@@ -107,7 +108,7 @@ class StreamRun:
         """The change log was walked up to `cursor` (never moves the position back)."""
         self._state = deltas_read(self.past_snapshot, cursor)
 
-    def moved_by_data_sync(self, cursor: str, scope: str, consistent_at: Optional[int]) -> None:
+    def moved_by_data_sync(self, cursor: str, scope: str, consistent_at: int | None) -> None:
         """A data sync page was emitted (see `state.data_sync_read`)."""
         self._state = data_sync_read(self.past_snapshot, cursor, scope, consistent_at)
 
@@ -129,7 +130,7 @@ class StreamRun:
 
     # -- what goes out ----------------------------------------------------------------------
 
-    def checkpoint(self) -> Optional[StreamState]:
+    def checkpoint(self) -> StreamState | None:
         """The state to emit now: the current one when it changed since last emitted, else None."""
         if self._state is None or self._state == self._saved:
             return None
@@ -142,7 +143,7 @@ class StreamRun:
         self.running = True
         return first
 
-    def finish(self) -> Optional[StreamState]:
+    def finish(self) -> StreamState | None:
         """The run is complete; its final state to emit (None for a run that has none)."""
         self.finished = True
         if self._state is not None:
@@ -160,7 +161,7 @@ class ReadPlan:
 
 def plan_read(
     catalog: ConfiguredAirbyteCatalog,
-    saved_state: Callable[[str, Optional[str]], Mapping[str, Any]],
+    saved_state: Callable[[str, str | None], Mapping[str, Any]],
     available: Callable[[TableRef], bool],
 ) -> ReadPlan:
     """Build the runs. `saved_state(name, namespace)` gives a stream's saved blob ({} if none).

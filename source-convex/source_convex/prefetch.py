@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from typing import Callable, Generic, Iterator, Optional, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 K = TypeVar("K")
 P = TypeVar("P")
@@ -30,8 +31,8 @@ class _Pending(Generic[K, P]):
         self._fetch = fetch
         self._key = key
         self._done = threading.Event()
-        self._page: Optional[P] = None
-        self._error: Optional[BaseException] = None
+        self._page: P | None = None
+        self._error: BaseException | None = None
 
     def run(self) -> None:
         try:
@@ -55,20 +56,20 @@ class _Worker:
     the fragmentation makes the process's memory creep up as tables grow."""
 
     def __init__(self) -> None:
-        self._jobs: "queue.SimpleQueue[_Pending[object, object]]" = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Pending[object, object]] = queue.SimpleQueue()
         threading.Thread(target=self._loop, name="convex-prefetch", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
             self._jobs.get().run()
 
-    def submit(self, fetch: Callable[[K], P], key: K) -> "_Pending[K, P]":
+    def submit(self, fetch: Callable[[K], P], key: K) -> _Pending[K, P]:
         pending: _Pending[K, P] = _Pending(fetch, key)
         self._jobs.put(pending)  # type: ignore[arg-type]
         return pending
 
 
-_worker: Optional[_Worker] = None
+_worker: _Worker | None = None
 _worker_lock = threading.Lock()
 
 
@@ -83,8 +84,8 @@ def _shared_worker() -> _Worker:
 def lookahead(
     fetch: Callable[[K], P],
     first_key: K,
-    next_key: Callable[[K, P], Optional[K]],
-    first_page: Optional[P] = None,
+    next_key: Callable[[K, P], K | None],
+    first_page: P | None = None,
 ) -> Iterator[P]:
     """Pages `fetch(first_key)`, `fetch(next_key(first_key, page))`, ... until next_key is None.
 

@@ -25,8 +25,9 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any
 
 from convex_shared import ConnectionSettings, ConvexConfigError, RetryPolicy
 from convex_shared.functions import ConvexFunctionError, Failure, FunctionAuth, FunctionsClient
@@ -44,7 +45,7 @@ class QueryFunctionStream:
     function: str
     args: dict[str, Any]
     page_size: int
-    table: Optional[str]
+    table: str | None
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,19 @@ def configured(config: Mapping[str, Any]) -> bool:
     return bool(config.get("query_functions"))
 
 
-def parse_config(config: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> FunctionsConfig:
+def parse_config(config: Mapping[str, Any], retry: RetryPolicy | None = None) -> FunctionsConfig:
     """Read the query-functions part of a config; ConvexConfigError on any mistake."""
     auth = FunctionAuth.from_access_key(config.get("access_key"))
     # The URL and timeouts are read as in streaming mode; the key slot is filled with a well-formed
     # stand-in because a user token is not a key (the real secret replaces it just below).
     connection = ConnectionSettings.from_config({**config, "access_key": "prod:x|" + "0" * 8}, retry=retry)
-    connection = ConnectionSettings(connection.deployment_url, auth.secret, connection.connect_timeout_s,
-                                    connection.read_timeout_s, connection.retry)
+    connection = ConnectionSettings(
+        connection.deployment_url,
+        auth.secret,
+        connection.connect_timeout_s,
+        connection.read_timeout_s,
+        connection.retry,
+    )
     raw = config.get("query_functions")
     if not isinstance(raw, list):
         raise ConvexConfigError("query_functions must be a list of query functions to read.")
@@ -84,27 +90,32 @@ def _stream(item: Any, index: int) -> QueryFunctionStream:
         raise ConvexConfigError(f"{where} must be an object with at least a 'function' path.")
     function = item.get("function")
     if not isinstance(function, str) or not function.strip() or any(ch.isspace() for ch in function.strip()):
-        raise ConvexConfigError(f"{where}.function must be a query function path like 'messages:list', "
-                                f"not {function!r}.")
+        raise ConvexConfigError(
+            f"{where}.function must be a query function path like 'messages:list', not {function!r}."
+        )
     function = function.strip()
     args_raw = item.get("args", "{}")
     if isinstance(args_raw, str):
         try:
             args = json.loads(args_raw or "{}")
         except ValueError as exc:
-            raise ConvexConfigError(f"{where}.args is not valid JSON ({exc}). Write the function's fixed "
-                                    'arguments as a JSON object, e.g. {"channel": "general"}.') from None
+            raise ConvexConfigError(
+                f"{where}.args is not valid JSON ({exc}). Write the function's fixed "
+                'arguments as a JSON object, e.g. {"channel": "general"}.'
+            ) from None
     else:
         args = args_raw
     if not isinstance(args, dict):
         raise ConvexConfigError(f"{where}.args must be a JSON object of the function's fixed arguments.")
     if "paginationOpts" in args:
-        raise ConvexConfigError(f"{where}.args must not set paginationOpts: the connector pages itself "
-                                "(set page_size instead).")
+        raise ConvexConfigError(
+            f"{where}.args must not set paginationOpts: the connector pages itself (set page_size instead)."
+        )
     page_size = item.get("page_size", DEFAULT_PAGE_SIZE)
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ConvexConfigError(f"{where}.page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, "
-                                f"not {page_size!r}.")
+        raise ConvexConfigError(
+            f"{where}.page_size must be a whole number from 1 to {MAX_PAGE_SIZE}, not {page_size!r}."
+        )
     table = item.get("table") or None
     if table is not None and not isinstance(table, str):
         raise ConvexConfigError(f"{where}.table must be a table name.")
@@ -121,7 +132,7 @@ def _stream(item: Any, index: int) -> QueryFunctionStream:
 class Page:
     documents: list[Any]
     is_done: bool
-    continue_cursor: Optional[str]
+    continue_cursor: str | None
     paginated: bool
 
 
@@ -129,8 +140,9 @@ def _is_pagination_rejection(err: ConvexFunctionError) -> bool:
     return err.failure is Failure.ARGUMENTS and "paginationOpts" in err.error_message
 
 
-def fetch_page(client: FunctionsClient, stream: QueryFunctionStream, cursor: Optional[str],
-               num_items: Optional[int] = None) -> Page:
+def fetch_page(
+    client: FunctionsClient, stream: QueryFunctionStream, cursor: str | None, num_items: int | None = None
+) -> Page:
     """One page (or the whole answer of a function that does not paginate)."""
     args = {**stream.args, "paginationOpts": {"numItems": num_items or stream.page_size, "cursor": cursor}}
     try:
@@ -144,25 +156,35 @@ def fetch_page(client: FunctionsClient, stream: QueryFunctionStream, cursor: Opt
     if isinstance(value, dict) and isinstance(value.get("page"), list) and isinstance(value.get("isDone"), bool):
         cursor_out = value.get("continueCursor")
         if not isinstance(cursor_out, str):
-            raise ConvexConfigError(f"The query function {stream.function} returned a page without a continueCursor "
-                                    "string: return the result of .paginate(args.paginationOpts) unchanged.")
+            raise ConvexConfigError(
+                f"The query function {stream.function} returned a page without a continueCursor "
+                "string: return the result of .paginate(args.paginationOpts) unchanged."
+            )
         return Page(value["page"], value["isDone"], cursor_out, paginated=True)
     raise ConvexConfigError(
         f"The query function {stream.function} returned {type(value).__name__}, which is neither an array of "
         "documents nor a page ({page, isDone, continueCursor}). Return ctx.db.query(...).paginate(args.paginationOpts) "
-        "or an array of objects.")
+        "or an array of objects."
+    )
 
 
 def objects(stream: QueryFunctionStream, documents: list[Any]) -> list[dict[str, Any]]:
     for document in documents:
         if not isinstance(document, dict):
-            raise ConvexConfigError(f"The query function {stream.function} returned a {type(document).__name__} "
-                                    "inside its page; every element must be an object (a document).")
+            raise ConvexConfigError(
+                f"The query function {stream.function} returned a {type(document).__name__} "
+                "inside its page; every element must be an object (a document)."
+            )
     return documents
 
 
-def read_pages(client: FunctionsClient, stream: QueryFunctionStream, state: Mapping[str, Any], incremental: bool,
-               logger: logging.Logger) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
+def read_pages(
+    client: FunctionsClient,
+    stream: QueryFunctionStream,
+    state: Mapping[str, Any],
+    incremental: bool,
+    logger: logging.Logger,
+) -> Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
     """(documents to emit, the state after them) per page. Full refresh starts from the beginning."""
     cursor = state.get("cursor") if incremental else None
     seen_up_to = state.get("seen_up_to") if incremental else None
@@ -171,8 +193,10 @@ def read_pages(client: FunctionsClient, stream: QueryFunctionStream, state: Mapp
         documents = objects(stream, page.documents)
         if not page.paginated:
             if incremental:
-                logger.warning(f"The query function {stream.function} is not paginated: stream '{stream.name}' is "
-                               "read in full every time.")
+                logger.warning(
+                    f"The query function {stream.function} is not paginated: stream '{stream.name}' is "
+                    "read in full every time."
+                )
             yield documents, {}
             return
         if incremental:
@@ -188,8 +212,9 @@ def read_pages(client: FunctionsClient, stream: QueryFunctionStream, state: Mapp
         yield documents, {"cursor": cursor, "seen_up_to": None}
 
 
-def _new_documents(stream: QueryFunctionStream, documents: list[dict[str, Any]],
-                   seen_up_to: Optional[float]) -> list[dict[str, Any]]:
+def _new_documents(
+    stream: QueryFunctionStream, documents: list[dict[str, Any]], seen_up_to: float | None
+) -> list[dict[str, Any]]:
     if seen_up_to is None:
         return documents
     return [d for d in documents if _creation_time(stream, d) > seen_up_to]
@@ -198,19 +223,22 @@ def _new_documents(stream: QueryFunctionStream, documents: list[dict[str, Any]],
 def _creation_time(stream: QueryFunctionStream, document: dict[str, Any]) -> float:
     value = document.get(CREATION_TIME)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConvexConfigError(f"Stream '{stream.name}' is read incrementally, but the query function "
-                                f"{stream.function} returned a document without a numeric _creationTime. Return the "
-                                "documents themselves (ordered by _creationTime), or sync the stream in full refresh.")
+        raise ConvexConfigError(
+            f"Stream '{stream.name}' is read incrementally, but the query function "
+            f"{stream.function} returned a document without a numeric _creationTime. Return the "
+            "documents themselves (ordered by _creationTime), or sync the stream in full refresh."
+        )
     return float(value)
 
 
-def _max_creation_time(stream: QueryFunctionStream, documents: list[dict[str, Any]],
-                       incremental: bool) -> Optional[float]:
+def _max_creation_time(stream: QueryFunctionStream, documents: list[dict[str, Any]], incremental: bool) -> float | None:
     if not incremental or not documents:
         return None
     times = [_creation_time(stream, d) for d in documents]
     if any(later < earlier for earlier, later in itertools.pairwise(times)):
-        raise ConvexConfigError(f"The query function {stream.function} returned documents out of _creationTime "
-                                "order, which incremental reads rely on. Query without an index or .order('desc') "
-                                "(Convex's default order is by _creationTime), or sync the stream in full refresh.")
+        raise ConvexConfigError(
+            f"The query function {stream.function} returned documents out of _creationTime "
+            "order, which incremental reads rely on. Query without an index or .order('desc') "
+            "(Convex's default order is by _creationTime), or sync the stream in full refresh."
+        )
     return times[-1]

@@ -23,7 +23,8 @@ seen in it (plus null, as a later document may omit it).
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator, List, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -40,6 +41,7 @@ from airbyte_cdk.models import (
     SyncMode,
     Type,
 )
+
 from convex_shared import ConvexClient, ConvexError, RetryPolicy
 from convex_shared.airbyte import to_trace
 from convex_shared.functions import AuthScheme, FunctionsClient
@@ -58,15 +60,16 @@ from .query_functions import (
 JSON_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
 
-def _config(config: Mapping[str, Any], retry: Optional[RetryPolicy] = None) -> FunctionsConfig:
+def _config(config: Mapping[str, Any], retry: RetryPolicy | None = None) -> FunctionsConfig:
     try:
         return parse_config(config, retry)
     except ConvexError as err:
         raise to_trace(err, "Reading the query_functions configuration") from None
 
 
-def check(config: Mapping[str, Any], client_id: str, logger: logging.Logger,
-          retry: RetryPolicy) -> tuple[bool, Optional[str]]:
+def check(
+    config: Mapping[str, Any], client_id: str, logger: logging.Logger, retry: RetryPolicy
+) -> tuple[bool, str | None]:
     try:
         functions_config = parse_config(config, retry)
         with FunctionsClient(functions_config.connection, functions_config.auth, client_id, logger) as client:
@@ -101,16 +104,19 @@ def discover(config: Mapping[str, Any], client_id: str, logger: logging.Logger) 
             schema["description"] = f"Read through the Convex query function {stream.function}; {source}."
             has_id = "_id" in schema.get("properties", {})
             incremental = page.paginated and CREATION_TIME in schema.get("properties", {})
-            streams.append(AirbyteStream(
-                name=stream.name,
-                json_schema=schema,
-                supported_sync_modes=[SyncMode.full_refresh, SyncMode.incremental] if incremental
-                else [SyncMode.full_refresh],
-                source_defined_cursor=True if incremental else None,
-                default_cursor_field=[CREATION_TIME] if incremental else None,
-                source_defined_primary_key=[["_id"]] if has_id else None,
-                is_resumable=incremental,
-            ))
+            streams.append(
+                AirbyteStream(
+                    name=stream.name,
+                    json_schema=schema,
+                    supported_sync_modes=[SyncMode.full_refresh, SyncMode.incremental]
+                    if incremental
+                    else [SyncMode.full_refresh],
+                    source_defined_cursor=True if incremental else None,
+                    default_cursor_field=[CREATION_TIME] if incremental else None,
+                    source_defined_primary_key=[["_id"]] if has_id else None,
+                    is_resumable=incremental,
+                )
+            )
     return AirbyteCatalog(streams=streams)
 
 
@@ -123,15 +129,22 @@ def _table_schemas(functions_config: FunctionsConfig, client_id: str, logger: lo
         with ConvexClient(functions_config.connection, client_id, logger) as client:
             by_component = client.json_schemas(delta_schema=False)
     except ConvexError as err:
-        logger.info(f"Could not read table schemas ({err.details or err.explanation}); inferring stream schemas "
-                    "from the functions' results instead.")
+        logger.info(
+            f"Could not read table schemas ({err.details or err.explanation}); inferring stream schemas "
+            "from the functions' results instead."
+        )
         return {}
     root = by_component.get("", {})
     return root if isinstance(root, dict) else {}
 
 
-def read(config: Mapping[str, Any], client_id: str, logger: logging.Logger, catalog: ConfiguredAirbyteCatalog,
-         state: Optional[List[AirbyteStateMessage]]) -> Iterator[AirbyteMessage]:
+def read(
+    config: Mapping[str, Any],
+    client_id: str,
+    logger: logging.Logger,
+    catalog: ConfiguredAirbyteCatalog,
+    state: list[AirbyteStateMessage] | None,
+) -> Iterator[AirbyteMessage]:
     functions_config = _config(config)
     by_name = {stream.name: stream for stream in functions_config.streams}
     saved = _states(state)
@@ -140,8 +153,9 @@ def read(config: Mapping[str, Any], client_id: str, logger: logging.Logger, cata
             name = configured_stream.stream.name
             stream = by_name.get(name)
             if stream is None:
-                logger.warning(f"The catalog names stream '{name}', which no configured query function feeds; "
-                               "skipping it.")
+                logger.warning(
+                    f"The catalog names stream '{name}', which no configured query function feeds; skipping it."
+                )
                 continue
             incremental = configured_stream.sync_mode == SyncMode.incremental
             yield messages.status(name, None, AirbyteStreamStatus.STARTED)
@@ -154,20 +168,28 @@ def read(config: Mapping[str, Any], client_id: str, logger: logging.Logger, cata
         logger.info(f"Sent {client.request_count} requests to Convex.")
 
 
-def _read_stream(client: FunctionsClient, stream: QueryFunctionStream, state: Mapping[str, Any], incremental: bool,
-                 logger: logging.Logger) -> Iterator[AirbyteMessage]:
+def _read_stream(
+    client: FunctionsClient,
+    stream: QueryFunctionStream,
+    state: Mapping[str, Any],
+    incremental: bool,
+    logger: logging.Logger,
+) -> Iterator[AirbyteMessage]:
     count = pages = 0
-    logger.info(f"Stream '{stream.name}': reading {stream.function} "
-                + ("incrementally" + (" from its saved position" if state.get("cursor") else "") if incremental
-                   else "in full") + ".")
+    logger.info(
+        f"Stream '{stream.name}': reading {stream.function} "
+        + ("incrementally" + (" from its saved position" if state.get("cursor") else "") if incremental else "in full")
+        + "."
+    )
     for documents, new_state in read_pages(client, stream, state, incremental, logger):
         pages += 1
         if pages == 1 and documents:
             yield messages.status(stream.name, None, AirbyteStreamStatus.RUNNING)
         emitted_at = messages.now_ms()
         for document in documents:
-            yield AirbyteMessage(type=Type.RECORD, record=AirbyteRecordMessage(
-                stream=stream.name, data=document, emitted_at=emitted_at))
+            yield AirbyteMessage(
+                type=Type.RECORD, record=AirbyteRecordMessage(stream=stream.name, data=document, emitted_at=emitted_at)
+            )
         count += len(documents)
         if incremental and new_state:
             yield _state_message(stream.name, new_state)
@@ -175,13 +197,18 @@ def _read_stream(client: FunctionsClient, stream: QueryFunctionStream, state: Ma
 
 
 def _state_message(name: str, state: dict[str, Any]) -> AirbyteMessage:
-    return AirbyteMessage(type=Type.STATE, state=AirbyteStateMessage(
-        type=AirbyteStateType.STREAM,
-        stream=AirbyteStreamState(stream_descriptor=StreamDescriptor(name=name),
-                                  stream_state=AirbyteStateBlob(state))))
+    return AirbyteMessage(
+        type=Type.STATE,
+        state=AirbyteStateMessage(
+            type=AirbyteStateType.STREAM,
+            stream=AirbyteStreamState(
+                stream_descriptor=StreamDescriptor(name=name), stream_state=AirbyteStateBlob(state)
+            ),
+        ),
+    )
 
 
-def _states(state: Optional[List[AirbyteStateMessage]]) -> dict[str, dict[str, Any]]:
+def _states(state: list[AirbyteStateMessage] | None) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for message in state or []:
         stream = message.stream
@@ -194,8 +221,14 @@ def _states(state: Optional[List[AirbyteStateMessage]]) -> dict[str, dict[str, A
 
 # -- stream schemas ---------------------------------------------------------------------------
 
-_JSON_TYPES = ((bool, "boolean"), (int, "number"), (float, "number"), (str, "string"), (list, "array"),
-               (dict, "object"))
+_JSON_TYPES = (
+    (bool, "boolean"),
+    (int, "number"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
 
 
 def _relax(node: Any, top: bool = False) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator, Mapping
 from functools import partial
-from typing import Any, Callable, Iterator, List, Mapping, Optional
+from typing import Any
 
 from airbyte_cdk.models import (
     AirbyteMessage,
@@ -40,6 +41,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources.connector_state_manager import ConnectorStateManager
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
 from convex_shared import ConvexClient, ConvexError, DeltaPage
 from convex_shared.errors import ConnectorError, step
 
@@ -60,7 +62,7 @@ _COMPLETE = AirbyteStreamStatus.COMPLETE
 _INCOMPLETE = AirbyteStreamStatus.INCOMPLETE
 
 
-def state_manager(state: Optional[List[AirbyteStateMessage]]) -> ConnectorStateManager:
+def state_manager(state: list[AirbyteStateMessage] | None) -> ConnectorStateManager:
     """The CDK's view of the input state, or a config_error for state it cannot take."""
     try:
         return ConnectorStateManager(state=state)
@@ -106,7 +108,7 @@ class ReadOrchestrator:
     # -- the whole read ----------------------------------------------------------------
 
     def read(
-        self, catalog: ConfiguredAirbyteCatalog, state: Optional[List[AirbyteStateMessage]]
+        self, catalog: ConfiguredAirbyteCatalog, state: list[AirbyteStateMessage] | None
     ) -> Iterator[AirbyteMessage]:
         """All messages of the read (see the module docstring for the order)."""
         manager = state_manager(state)
@@ -130,8 +132,11 @@ class ReadOrchestrator:
         try:
             plan = plan_read(catalog, manager.get_stream_state, lambda table: table in available)
         except StateError as err:
-            raise ConnectorError(str(err), failure_type="config_error",
-                                 remedy="Reset this stream's state (or refresh it) in Airbyte to start it over.") from None
+            raise ConnectorError(
+                str(err),
+                failure_type="config_error",
+                remedy="Reset this stream's state (or refresh it) in Airbyte to start it over.",
+            ) from None
         self._runs = plan.runs
         return plan
 
@@ -147,7 +152,8 @@ class ReadOrchestrator:
         snapshots = [run for run in self._runs if run.phase is not Phase.DELTAS]
         if self._parallel > 1 and len(snapshots) > 1:  # parallel snapshots (issue 16), see parallel_snapshots
             yield from ParallelSnapshots(self._parallel, self._checkpoints).read(
-                [(run.table, partial(self._snapshot, run)) for run in snapshots])
+                [(run.table, partial(self._snapshot, run)) for run in snapshots]
+            )
         else:
             for run in snapshots:
                 yield from self._snapshot(run)
@@ -162,13 +168,15 @@ class ReadOrchestrator:
             names = ", ".join(str(table) for table in plan.unknown)
             raise ConnectorError(
                 f"The connection lists streams this Convex deployment does not have: {names}. The other streams "
-                "were synced.", failure_type="config_error",
+                "were synced.",
+                failure_type="config_error",
                 remedy="Refresh the source schema in the connection settings and deselect these streams (the tables "
-                "were deleted or renamed, or belong to another deployment).")
+                "were deleted or renamed, or belong to another deployment).",
+            )
 
     # -- expired positions ----------------------------------------------------------------
 
-    def _handle_expired_positions(self) -> Optional[tuple[int, DeltaPage]]:
+    def _handle_expired_positions(self) -> tuple[int, DeltaPage] | None:
         positions = {
             run.table: pos for run in self._runs if run.incremental and (pos := position(run.state)) is not None
         }
@@ -181,11 +189,16 @@ class ReadOrchestrator:
         explanation = expired_message(expired, self._deployment_now(min(expired)))
         if self._on_expired is OnExpiredPosition.FAIL:
             details = f" [Convex: {result.error.details}]" if result.error else ""
-            raise ConnectorError(explanation + details, failure_type="config_error",
-                                 internal=f"InvalidWindowToReadDocuments for {sorted(map(str, expired))}")
+            raise ConnectorError(
+                explanation + details,
+                failure_type="config_error",
+                internal=f"InvalidWindowToReadDocuments for {sorted(map(str, expired))}",
+            )
         self._logger.warning(
             "%s Because on_expired_position is 'resync', these streams are read again from a new snapshot now; "
-            "documents deleted meanwhile are not reported as deletes.", explanation)
+            "documents deleted meanwhile are not reported as deletes.",
+            explanation,
+        )
         for run in self._runs:
             if run.table in result.expired:
                 run.resync()
@@ -203,7 +216,7 @@ class ReadOrchestrator:
 
     # -- phases ---------------------------------------------------------------------------
 
-    def _snapshot(self, run: StreamRun, lane: Optional[Lane[Any, Any]] = None) -> Iterator[AirbyteMessage]:
+    def _snapshot(self, run: StreamRun, lane: Lane[Any, Any] | None = None) -> Iterator[AirbyteMessage]:
         checkpoints = self._checkpoints if lane is None else lane.checkpoints
         # The step names the table even when parallel snapshots interleave it with others: it is
         # set on the error while it leaves this table's own generator.
@@ -214,7 +227,7 @@ class ReadOrchestrator:
         if not run.incremental:
             yield from self._finish(run)
 
-    def _walk(self, runs: list[StreamRun], first_page: Optional[tuple[int, DeltaPage]]) -> Iterator[AirbyteMessage]:
+    def _walk(self, runs: list[StreamRun], first_page: tuple[int, DeltaPage] | None) -> Iterator[AirbyteMessage]:
         for run in runs:
             yield from self._running(run)
         try:
@@ -222,8 +235,11 @@ class ReadOrchestrator:
                 yield from data_sync.walk(self._reader, self._checkpoints, self._logger, runs)
             return
         except data_sync.DataSyncUnavailable as unavailable:
-            self._logger.info("This Convex backend has no data sync API (%s answered 404); reading the change log "
-                              "with document_deltas, which cannot see cleared or replaced tables.", unavailable)
+            self._logger.info(
+                "This Convex backend has no data sync API (%s answered 404); reading the change log "
+                "with document_deltas, which cannot see cleared or replaced tables.",
+                unavailable,
+            )
         with step("Reading the change log"):
             yield from deltas.walk(self._reader, self._checkpoints, self._logger, runs, first_page)
 

@@ -11,9 +11,9 @@ here, once (`check_rows`), and a wrapper that does not decode ends the read with
 naming its table.
 
 The system fields of every exported row: everything after the page reader trusts them. `_ts`
-becomes the CDC fields and orders the change log, `_id` is the declared primary key, `_table` / `_component` route change-log rows
-to their stream, and `_deleted` decides whether a record is a delete. A Convex deployment
-always sends them well formed; a row that is not (a proxy mangling bodies, a backend bug)
+becomes the CDC fields and orders the change log, `_id` is the declared primary key, `_table` /
+`_component` route change-log rows to their stream, and `_deleted` decides whether a record is a
+delete. A Convex deployment always sends them well formed; a row that is not (a proxy mangling bodies, a backend bug)
 must end the read with a clear error naming the table, never a KeyError or TypeError deep
 in the record path, and never a record emitted without its key.
 
@@ -24,7 +24,8 @@ document's values), so it stays off the snapshot throughput's profile.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Final, Iterable, Mapping, Optional, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final, TypeVar
 
 from convex_shared import (
     ConvexBadResponseError,
@@ -67,17 +68,23 @@ class PageReader:
         self._schemas = convex_schemas
         self._logger = logger
         self.fmt = EXPORT_JSON
-        self._converters: dict[TableRef, Optional[Converter]] = {}
+        self._converters: dict[TableRef, Converter | None] = {}
 
-    def snapshot_page(self, table: TableRef, snapshot: Optional[int], cursor: Optional[str],
-                      retry: Optional[RetryPolicy] = None) -> SnapshotPage:
+    def snapshot_page(
+        self, table: TableRef, snapshot: int | None, cursor: str | None, retry: RetryPolicy | None = None
+    ) -> SnapshotPage:
         """One page of `table`'s snapshot (only that table's rows, whatever the backend sends);
         `retry` overrides the client's retry policy for it."""
         rewrite = _Rewrite()
         page = self._negotiated(
             lambda fmt: self._client.list_snapshot(
-                snapshot=snapshot, cursor=cursor, table_name=table.name, component=table.component, fmt=fmt,
-                body_filter=rewrite if fmt == EXPORT_JSON else None, retry=retry,
+                snapshot=snapshot,
+                cursor=cursor,
+                table_name=table.name,
+                component=table.component,
+                fmt=fmt,
+                body_filter=rewrite if fmt == EXPORT_JSON else None,
+                retry=retry,
             )
         )
         self._convert(page.values, table, rewrite.leftover)
@@ -119,7 +126,7 @@ class PageReader:
         self.fmt = CLEAN_JSON
         return call(self.fmt)
 
-    def _convert(self, values: list[dict[str, Any]], table: Optional[TableRef], leftover: bool) -> None:
+    def _convert(self, values: list[dict[str, Any]], table: TableRef | None, leftover: bool) -> None:
         check_rows(values, table)
         if self.fmt == EXPORT_JSON:
             self._unwrap(values, table, leftover)
@@ -131,7 +138,7 @@ class PageReader:
                 converter(document)
 
     @staticmethod
-    def _unwrap(values: list[dict[str, Any]], table: Optional[TableRef], leftover: bool) -> None:
+    def _unwrap(values: list[dict[str, Any]], table: TableRef | None, leftover: bool) -> None:
         """export_json values: unwrap the `$bytes` / `$float` markers the body filter could not."""
         if leftover and page_needs_conversion(values):
             for document in values:
@@ -140,7 +147,7 @@ class PageReader:
                 except BadWrapperError as err:
                     raise bad_row(document, table, f"holding {err}") from None
 
-    def _converter(self, table: TableRef) -> Optional[Converter]:
+    def _converter(self, table: TableRef) -> Converter | None:
         if table not in self._converters:
             schema = self._schemas.get(table)
             self._converters[table] = compile_converter(schema) if schema is not None else None
@@ -180,7 +187,7 @@ COMPONENT = "_component"
 _REPORT = "This is a bug in the deployment or the connector: please report it with this message."
 
 
-def check_rows(values: list[dict[str, Any]], table: Optional[TableRef]) -> None:
+def check_rows(values: list[dict[str, Any]], table: TableRef | None) -> None:
     """Raise ConvexBadResponseError for the first row whose system fields are not well formed.
 
     `table` is the table the page was asked for (None for a change-log page of every table).
@@ -200,7 +207,7 @@ def check_rows(values: list[dict[str, Any]], table: Optional[TableRef]) -> None:
             raise bad_row(row, table, _what_is_wrong(row))
 
 
-def bad_row(row: dict[str, Any], table: Optional[TableRef], problem: str) -> ConvexBadResponseError:
+def bad_row(row: dict[str, Any], table: TableRef | None, problem: str) -> ConvexBadResponseError:
     """The error for one malformed row: which table, what is wrong (never the row's values)."""
     where = str(table) if table is not None else _row_table(row)
     return ConvexBadResponseError(

@@ -22,22 +22,23 @@ error goes on as a transient one.
 from __future__ import annotations
 
 import enum
-from typing import Final, Optional
+from typing import Final
 
 from convex_shared import ConvexError, ConvexTransientError, RetryPolicy, SnapshotPage
 from convex_shared.errors import ConnectorError
 
+from .config import TableRef
 from .messages import rfc3339_from_ns
 from .reader import PageReader
-from .config import TableRef
 
 #: For the first page at a saved position only: one quick retry, then diagnose.
 QUICK_RETRY: Final = RetryPolicy(max_attempts=2, initial_delay_s=0.5, max_total_s=10.0)
 #: One attempt: the diagnosis itself must not wait.
 ONE_ATTEMPT: Final = RetryPolicy(max_attempts=1)
 
-REFRESH: Final = ("Refresh this stream in Airbyte (Connection -> Refresh, or clear its state) to read it again "
-                  "from a new snapshot.")
+REFRESH: Final = (
+    "Refresh this stream in Airbyte (Connection -> Refresh, or clear its state) to read it again from a new snapshot."
+)
 
 
 class Refusal(enum.Enum):
@@ -51,7 +52,7 @@ def _unnamed_refusal(err: ConvexError) -> bool:
     return isinstance(err, ConvexTransientError) and err.status in (500, 503) and err.code == "InternalServerError"
 
 
-def _answers(reader: PageReader, table: TableRef, snapshot: Optional[int], cursor: Optional[str]) -> bool:
+def _answers(reader: PageReader, table: TableRef, snapshot: int | None, cursor: str | None) -> bool:
     try:
         reader.snapshot_page(table, snapshot, cursor, retry=ONE_ATTEMPT)
     except ConvexError:
@@ -59,8 +60,9 @@ def _answers(reader: PageReader, table: TableRef, snapshot: Optional[int], curso
     return True
 
 
-def diagnose(reader: PageReader, table: TableRef, snapshot: int, cursor: Optional[str],
-             err: ConvexError) -> Optional[Refusal]:
+def diagnose(
+    reader: PageReader, table: TableRef, snapshot: int, cursor: str | None, err: ConvexError
+) -> Refusal | None:
     """The certain cause of `err` for the page at (`snapshot`, `cursor`), or None when it may pass."""
     if not _unnamed_refusal(err) or not _answers(reader, table, None, None):
         return None
@@ -71,8 +73,9 @@ def diagnose(reader: PageReader, table: TableRef, snapshot: int, cursor: Optiona
     return Refusal.PAST_RETENTION
 
 
-def first_saved_page(reader: PageReader, table: TableRef, snapshot: int, cursor: Optional[str],
-                     explain: str) -> SnapshotPage:
+def first_saved_page(
+    reader: PageReader, table: TableRef, snapshot: int, cursor: str | None, explain: str
+) -> SnapshotPage:
     """The page at (`snapshot`, `cursor`) from saved state, or a config_error that starts with `explain`
     (what cannot continue) when Convex refuses it for good."""
     try:
@@ -84,16 +87,24 @@ def first_saved_page(reader: PageReader, table: TableRef, snapshot: int, cursor:
                 return reader.snapshot_page(table, snapshot, cursor)  # passing trouble: the usual retries
             raise
         where = f"taken at {rfc3339_from_ns(snapshot)}"
-        why = (f"Convex answers {err.status} {err.code} for its saved cursor while it answers the same snapshot "
-               "without it, which is how this backend reports a cursor it cannot read (the saved state is "
-               "damaged or from another deployment)" if refusal is Refusal.BAD_CURSOR else
-               f"Convex answers {err.status} {err.code} for it while it answers the same table at the current "
-               "time, which is how Convex reports a snapshot outside the deployment's retention window")
-        raise ConnectorError(f"{explain} ({where}): {why}.", failure_type="config_error", remedy=REFRESH,
-                             internal=f"list_snapshot at a saved position ({refusal.name}): {err.details}") from None
+        why = (
+            f"Convex answers {err.status} {err.code} for its saved cursor while it answers the same snapshot "
+            "without it, which is how this backend reports a cursor it cannot read (the saved state is "
+            "damaged or from another deployment)"
+            if refusal is Refusal.BAD_CURSOR
+            else f"Convex answers {err.status} {err.code} for it while it answers the same table at the current "
+            "time, which is how Convex reports a snapshot outside the deployment's retention window"
+        )
+        raise ConnectorError(
+            f"{explain} ({where}): {why}.",
+            failure_type="config_error",
+            remedy=REFRESH,
+            internal=f"list_snapshot at a saved position ({refusal.name}): {err.details}",
+        ) from None
 
 
-def first_resumed_page(reader: PageReader, table: TableRef, snapshot: int, cursor: Optional[str]) -> SnapshotPage:
+def first_resumed_page(reader: PageReader, table: TableRef, snapshot: int, cursor: str | None) -> SnapshotPage:
     """The first page of an interrupted snapshot (see `first_saved_page`)."""
-    return first_saved_page(reader, table, snapshot, cursor,
-                            f"The interrupted snapshot of stream {table} cannot continue")
+    return first_saved_page(
+        reader, table, snapshot, cursor, f"The interrupted snapshot of stream {table} cannot continue"
+    )

@@ -33,9 +33,11 @@ same documents again, or reading the same pages forever.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Generator, Iterable, Iterator, Optional
+from collections.abc import Generator, Iterable, Iterator
+from typing import TYPE_CHECKING
 
 from airbyte_cdk.models import AirbyteMessage
+
 from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPage
 
 from . import messages
@@ -50,7 +52,7 @@ from .resumed_snapshot import first_resumed_page
 if TYPE_CHECKING:
     from .page_lanes import Lane
 
-Key = tuple[Optional[int], Optional[str]]  # (snapshot timestamp, cursor)
+Key = tuple[int | None, str | None]  # (snapshot timestamp, cursor)
 
 _REPORT = "This is a bug in the deployment or the connector: please report it with this message."
 
@@ -72,14 +74,14 @@ class SnapshotCursorGuard:
         self._seen: set[str] = set() if start[1] is None else {start[1]}
         self._previous_ids: set[str] = set()
 
-    def check_timestamp(self, asked: Optional[int], page: SnapshotPage) -> None:
+    def check_timestamp(self, asked: int | None, page: SnapshotPage) -> None:
         """Refuse a page read at another timestamp than `asked` (any valid one when None)."""
         if asked is not None and page.snapshot != asked:
             raise self._error(f"was answered at snapshot timestamp {page.snapshot}, not at {asked} as asked")
         if page.snapshot < 0:
             raise self._error(f"was answered at a negative snapshot timestamp ({page.snapshot})")
 
-    def next_key(self, key: Key, page: SnapshotPage) -> Optional[Key]:
+    def next_key(self, key: Key, page: SnapshotPage) -> Key | None:
         """The key of the page after `page` (read at `key`), or None after the last page."""
         self.check_timestamp(key[0], page)
         cursor = page.cursor
@@ -87,7 +89,9 @@ class SnapshotCursorGuard:
             if cursor is None:
                 raise self._error("did not advance (Convex said there is more but sent no cursor)")
             if cursor == key[1]:
-                raise self._error("did not advance (Convex said there is more but sent back the cursor it was asked for)")
+                raise self._error(
+                    "did not advance (Convex said there is more but sent back the cursor it was asked for)"
+                )
             if cursor in self._seen:
                 raise self._error("went in a circle (Convex sent a cursor it had already sent for this table)")
         ids = {row["_id"] for row in page.values}  # a str in every row (checked when the page was read)
@@ -115,16 +119,16 @@ class SnapshotPhase:
         self._reader = reader
         self._checkpoints = checkpoints
         self._logger = logger
-        self.pinned: Optional[int] = None  # written by `_pin` and `_unpin` only
+        self.pinned: int | None = None  # written by `_pin` and `_unpin` only
         self._started: set[TableRef] = set()  # streams whose snapshot this sync started
-        self._first_page: Optional[tuple[TableRef, SnapshotPage]] = None  # read by start_new, not yet emitted
+        self._first_page: tuple[TableRef, SnapshotPage] | None = None  # read by start_new, not yet emitted
 
     def _pin(self, page: SnapshotPage) -> None:
         """The first new snapshot's page pins the timestamp every later new snapshot reads at."""
         if self.pinned is None:
             self.pinned = page.snapshot
 
-    def _unpin(self, snapshot: Optional[int]) -> None:
+    def _unpin(self, snapshot: int | None) -> None:
         """Convex no longer serves `snapshot`: when it is the pinned one, the next new snapshot pins another."""
         if self.pinned == snapshot:
             self.pinned = None
@@ -146,7 +150,7 @@ class SnapshotPhase:
             self._started.add(run.table)
         yield from self._checkpoints.now(new)
 
-    def read(self, run: StreamRun, lane: "Optional[Lane[Key, SnapshotPage]]" = None) -> Iterator[AirbyteMessage]:
+    def read(self, run: StreamRun, lane: Lane[Key, SnapshotPage] | None = None) -> Iterator[AirbyteMessage]:
         """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows. With a
         `lane` (parallel snapshots), pages are read on it and `TURN` marks each page boundary."""
         if run.state is not None and run.table not in self._started:
@@ -165,12 +169,14 @@ class SnapshotPhase:
                     "The snapshot of %s cannot continue: Convex no longer serves its snapshot (SnapshotTooOld). "
                     "Reading the table again from the start at a newer snapshot; every document is sent again, "
                     "then the change log is read from the older snapshot's time, so deletes in between are "
-                    "reported too.", run.table)
+                    "reported too.",
+                    run.table,
+                )
                 run.restart_snapshot()
                 self._unpin(start[0])
         self._logger.info("Snapshot of %s done: %d records.", run.table, count)
 
-    def _held_page(self, table: TableRef, start: Key) -> Optional[SnapshotPage]:
+    def _held_page(self, table: TableRef, start: Key) -> SnapshotPage | None:
         """The page `start_new` read, if it is this table's page at `start` (handed out once)."""
         if self._first_page is None or self._first_page[0] != table:
             return None
@@ -178,8 +184,9 @@ class SnapshotPhase:
         self._first_page = None
         return page if start == (page.snapshot, None) else None
 
-    def _pages(self, run: StreamRun, start: Key, resumed: bool,
-               lane: "Optional[Lane[Key, SnapshotPage]]" = None) -> Generator[AirbyteMessage, None, int]:
+    def _pages(
+        self, run: StreamRun, start: Key, resumed: bool, lane: Lane[Key, SnapshotPage] | None = None
+    ) -> Generator[AirbyteMessage, None, int]:
         """Emit the table's snapshot from `start`; returns the record count. The first page of a snapshot
         `resumed` from saved state is read with Convex's unnamed refusals recognised (see resumed_snapshot)."""
         table = run.table
@@ -198,7 +205,7 @@ class SnapshotPhase:
         count = 0
         held = self._held_page(table, start)
         next_key = SnapshotCursorGuard(table, start).next_key
-        pages: Iterator[Optional[SnapshotPage]]
+        pages: Iterator[SnapshotPage | None]
         if lane is None:
             first = held if held is not None else read_first()
             in_order: Iterator[SnapshotPage] = lookahead(fetch, start, next_key, first)

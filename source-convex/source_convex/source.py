@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from airbyte_cdk.models import (
     AirbyteCatalog,
@@ -24,6 +25,7 @@ from airbyte_cdk.models import (
 )
 from airbyte_cdk.sources import AbstractSource
 from airbyte_cdk.sources.streams import Stream
+
 from convex_shared import (
     CHECK_RETRY,
     EXPORT_CLIENT,
@@ -51,7 +53,7 @@ DIST_NAME = "airbyte-source-convex"
 class SourceConvex(AbstractSource):
     """Airbyte source for Convex."""
 
-    def __init__(self, cadence: Cadence = Cadence(), retry: Optional[RetryPolicy] = None) -> None:
+    def __init__(self, cadence: Cadence = Cadence(), retry: RetryPolicy | None = None) -> None:
         # `cadence`: how often state and progress go out; `retry`: the shared client's retry
         # policy for reads (None = its default). Both are knobs for tests and benchmarks.
         self._cadence = cadence
@@ -68,8 +70,13 @@ class SourceConvex(AbstractSource):
     @staticmethod
     def _client(source_config: SourceConfig, logger: logging.Logger) -> ConvexClient:
         # One pooled connection per table read at once (parallel snapshots), never fewer than the default.
-        return ConvexClient.open(source_config.connection, EXPORT_CLIENT, DIST_NAME, logger,
-                                 max_connections=max(4, source_config.parallel_snapshots))
+        return ConvexClient.open(
+            source_config.connection,
+            EXPORT_CLIENT,
+            DIST_NAME,
+            logger,
+            max_connections=max(4, source_config.parallel_snapshots),
+        )
 
     # -- check ----------------------------------------------------------------------------
 
@@ -80,13 +87,14 @@ class SourceConvex(AbstractSource):
             return AirbyteConnectionStatus(status=Status.SUCCEEDED)
         return AirbyteConnectionStatus(status=Status.FAILED, message=message)
 
-    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> Tuple[bool, Optional[str]]:
+    def check_connection(self, logger: logging.Logger, config: Mapping[str, Any]) -> tuple[bool, str | None]:
         if query_functions.configured(config):
             return query_functions_source.check(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, CHECK_RETRY)
         try:
             source_config = SourceConfig.from_config(config)
-            source_config = dataclasses.replace(source_config,
-                                                connection=source_config.connection.for_check(CHECK_RETRY))
+            source_config = dataclasses.replace(
+                source_config, connection=source_config.connection.for_check(CHECK_RETRY)
+            )
             with self._client(source_config, logger) as client:
                 self._prove_export(client, logger)
                 if source_config.tables is not None:
@@ -107,8 +115,9 @@ class SourceConvex(AbstractSource):
             if err.status != 404:
                 raise
             # Backends older than the test route: json_schemas needs the same permission.
-            logger.info("This Convex backend has no test_streaming_export_connection route; checking with "
-                        "json_schemas instead.")
+            logger.info(
+                "This Convex backend has no test_streaming_export_connection route; checking with json_schemas instead."
+            )
             try:
                 client.json_schemas()
             except ConvexRequestError as refused:
@@ -128,7 +137,7 @@ class SourceConvex(AbstractSource):
             streams = self._streams(client, source_config, logger)
             return AirbyteCatalog(streams=[stream.as_airbyte_stream() for stream in streams])
 
-    def streams(self, config: Mapping[str, Any]) -> List[Stream]:
+    def streams(self, config: Mapping[str, Any]) -> list[Stream]:
         """The CDK's view. `read_records` of each goes through the one reader (a full-refresh read of
         that stream), so it has every guard a sync has."""
         logger = logging.getLogger("airbyte")
@@ -152,7 +161,7 @@ class SourceConvex(AbstractSource):
         return [ConvexStream(table, read_one) for table in tables]
 
     @staticmethod
-    def _streams(client: ConvexClient, source_config: SourceConfig, logger: logging.Logger) -> List[ConvexStream]:
+    def _streams(client: ConvexClient, source_config: SourceConfig, logger: logging.Logger) -> list[ConvexStream]:
         """Declarations only (for discover): the tables are listed once."""
         try:
             with step("Listing the tables of the deployment"):
@@ -165,8 +174,9 @@ class SourceConvex(AbstractSource):
     # -- read -----------------------------------------------------------------------------
 
     @classmethod
-    def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
-        """Per-stream state; the legacy one-object form is converted, any other shape refused (see state.input_states)."""
+    def read_state(cls, state_path: str) -> list[AirbyteStateMessage]:
+        """Per-stream state; the legacy one-object form is converted, any other shape refused
+        (see state.input_states)."""
         return input_states(cls._read_json_file(state_path)) if state_path else []
 
     def read(
@@ -174,24 +184,41 @@ class SourceConvex(AbstractSource):
         logger: logging.Logger,
         config: Mapping[str, Any],
         catalog: ConfiguredAirbyteCatalog,
-        state: Optional[List[AirbyteStateMessage]] = None,
+        state: list[AirbyteStateMessage] | None = None,
     ) -> Iterator[AirbyteMessage]:
         if query_functions.configured(config):
             yield from query_functions_source.read(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, catalog, state)
             return
         source_config = self._config(config)
         with self._client(source_config, logger) as client:
-            yield from self._read(client, lambda: deployment_schemas(client, logger, find_refused=False),
-                                  source_config, logger, catalog, state)
+            yield from self._read(
+                client,
+                lambda: deployment_schemas(client, logger, find_refused=False),
+                source_config,
+                logger,
+                catalog,
+                state,
+            )
             logger.info("Sent %d requests to Convex.", client.request_count)
 
-    def _read(self, client: ConvexClient, list_tables: Callable[[], Mapping[TableRef, Mapping[str, Any]]],
-              source_config: SourceConfig,
-              logger: logging.Logger, catalog: ConfiguredAirbyteCatalog,
-              state: Optional[List[AirbyteStateMessage]]) -> Iterator[AirbyteMessage]:
+    def _read(
+        self,
+        client: ConvexClient,
+        list_tables: Callable[[], Mapping[TableRef, Mapping[str, Any]]],
+        source_config: SourceConfig,
+        logger: logging.Logger,
+        catalog: ConfiguredAirbyteCatalog,
+        state: list[AirbyteStateMessage] | None,
+    ) -> Iterator[AirbyteMessage]:
         """The one read path (a sync, or one CDK stream's `read_records`)."""
-        orchestrator = ReadOrchestrator(client, list_tables, source_config.on_expired_position, logger, self._cadence,
-                                        source_config.parallel_snapshots)
+        orchestrator = ReadOrchestrator(
+            client,
+            list_tables,
+            source_config.on_expired_position,
+            logger,
+            self._cadence,
+            source_config.parallel_snapshots,
+        )
         try:
             yield from orchestrator.read(catalog, state)
         except ConnectorError as err:

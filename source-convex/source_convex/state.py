@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import Any, List, Mapping, Optional, TypedDict
+from collections.abc import Mapping
+from typing import Any, TypedDict
 
 from airbyte_cdk.models import (
     AirbyteStateBlob,
@@ -65,9 +66,9 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 
 class _IncumbentKeys(TypedDict):
-    snapshot_cursor: Optional[str]
+    snapshot_cursor: str | None
     snapshot_has_more: bool
-    delta_cursor: Optional[int]
+    delta_cursor: int | None
 
 
 class StreamState(_IncumbentKeys, total=False):
@@ -119,7 +120,7 @@ def _timestamp(name: str, value: Any, now_ns: int) -> None:
         )
 
 
-def load_state(raw: Optional[Mapping[str, Any]], now_ns: Optional[int] = None) -> Optional[StreamState]:
+def load_state(raw: Mapping[str, Any] | None, now_ns: int | None = None) -> StreamState | None:
     """The saved state of a stream, or None when there is none to continue.
 
     Empty blobs and the CDK's own markers (keys starting with `__ab_`, such as
@@ -173,7 +174,7 @@ def load_state(raw: Optional[Mapping[str, Any]], now_ns: Optional[int] = None) -
     return state
 
 
-def phase_of(state: Optional[StreamState]) -> Phase:
+def phase_of(state: StreamState | None) -> Phase:
     """What the stream with this saved state needs next.
 
     A state without a timestamp carries no position worth keeping (the incumbent always
@@ -184,7 +185,7 @@ def phase_of(state: Optional[StreamState]) -> Phase:
     return Phase.SNAPSHOT if state["snapshot_has_more"] else Phase.DELTAS
 
 
-def snapshot_started(snapshot_ts: int, deltas_from: Optional[int] = None) -> StreamState:
+def snapshot_started(snapshot_ts: int, deltas_from: int | None = None) -> StreamState:
     """A snapshot of the whole table at `snapshot_ts`, nothing read yet. `deltas_from`: the
     timestamp of the older snapshot this one replaces, if any (see the module docstring)."""
     state = StreamState(snapshot_cursor=None, snapshot_has_more=True, delta_cursor=snapshot_ts)
@@ -193,7 +194,7 @@ def snapshot_started(snapshot_ts: int, deltas_from: Optional[int] = None) -> Str
     return state
 
 
-def snapshot_page_read(state: StreamState, cursor: Optional[str]) -> StreamState:
+def snapshot_page_read(state: StreamState, cursor: str | None) -> StreamState:
     """A snapshot page was emitted; continue after `cursor` next time."""
     new = StreamState(snapshot_cursor=cursor, snapshot_has_more=True, delta_cursor=state["delta_cursor"])
     if "deltas_from" in state:
@@ -210,7 +211,7 @@ def snapshot_finished(state: StreamState) -> StreamState:
     return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=start)
 
 
-def replaced_snapshot_start(state: Optional[StreamState]) -> Optional[int]:
+def replaced_snapshot_start(state: StreamState | None) -> int | None:
     """Where the change log must start for a snapshot that replaces the one in `state`:
     the earliest snapshot timestamp the stream has delivered documents of."""
     if state is None or state["delta_cursor"] is None:
@@ -228,7 +229,7 @@ def deltas_read(state: StreamState, cursor: int) -> StreamState:
     return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=cursor)
 
 
-def data_sync_read(state: StreamState, cursor: str, scope: str, consistent_at: Optional[int]) -> StreamState:
+def data_sync_read(state: StreamState, cursor: str, scope: str, consistent_at: int | None) -> StreamState:
     """A data sync page was emitted: continue after `cursor` (covering the tables digested as `scope`).
     `consistent_at` (the page's `snapshotTs`, None while Convex re-reads a table) moves the equivalent
     change-log position, never backwards."""
@@ -236,11 +237,16 @@ def data_sync_read(state: StreamState, cursor: str, scope: str, consistent_at: O
     if current is None or state["snapshot_has_more"]:
         raise StateError("a data sync continues a stream past its snapshot only")
     position_now = current if consistent_at is None else max(current, consistent_at)
-    return StreamState(snapshot_cursor=None, snapshot_has_more=False, delta_cursor=position_now,
-                       data_sync_cursor=cursor, data_sync_scope=scope)
+    return StreamState(
+        snapshot_cursor=None,
+        snapshot_has_more=False,
+        delta_cursor=position_now,
+        data_sync_cursor=cursor,
+        data_sync_scope=scope,
+    )
 
 
-def position(state: Optional[StreamState]) -> Optional[int]:
+def position(state: StreamState | None) -> int | None:
     """The change-log position of a stream past its snapshot, else None."""
     return state["delta_cursor"] if phase_of(state) is Phase.DELTAS and state else None
 
@@ -267,7 +273,7 @@ def bad_state(problem: str) -> AirbyteTracedException:
     )
 
 
-def input_states(raw: Any) -> List[AirbyteStateMessage]:
+def input_states(raw: Any) -> list[AirbyteStateMessage]:
     """A `--state` file's JSON as per-stream messages; a config error for any other shape."""
     if not raw:
         return []
@@ -281,7 +287,7 @@ def input_states(raw: Any) -> List[AirbyteStateMessage]:
     for index, item in enumerate(raw):
         try:
             message = AirbyteStateMessageSerializer.load(item) if isinstance(item, Mapping) else None
-        except Exception:  # noqa: BLE001 - any failure to parse it is the same answer
+        except Exception:
             message = None
         if message is None or not (message.stream or message.data or message.global_):
             raise bad_state(f"entry {index} of the list is not a STREAM, GLOBAL or LEGACY state message")
@@ -289,7 +295,7 @@ def input_states(raw: Any) -> List[AirbyteStateMessage]:
     return normalize(messages)
 
 
-def from_legacy_blob(blob: Mapping[str, Any]) -> List[AirbyteStateMessage]:
+def from_legacy_blob(blob: Mapping[str, Any]) -> list[AirbyteStateMessage]:
     """`{"users": {...}, "posts": {...}}` -> one STREAM message per stream (no namespace)."""
     odd = sorted(str(name) for name, value in blob.items() if not isinstance(value, Mapping))
     if odd:
@@ -306,9 +312,9 @@ def from_legacy_blob(blob: Mapping[str, Any]) -> List[AirbyteStateMessage]:
     ]
 
 
-def normalize(messages: List[AirbyteStateMessage]) -> List[AirbyteStateMessage]:
+def normalize(messages: list[AirbyteStateMessage]) -> list[AirbyteStateMessage]:
     """LEGACY messages expanded to STREAM messages; others kept as they are."""
-    out: List[AirbyteStateMessage] = []
+    out: list[AirbyteStateMessage] = []
     for message in messages:
         if message.type in (AirbyteStateType.LEGACY, None) and message.stream is None and message.data:
             out.extend(from_legacy_blob(message.data))

@@ -22,12 +22,13 @@ read skips those pages). Reading needs no schema
 from __future__ import annotations
 
 import logging
-from typing import Any, Final, Mapping
+from collections.abc import Mapping
+from typing import Any, Final
 
 from convex_shared import ConvexClient, ConvexRequestError
 
-from .reader import COMPONENT, ID, TABLE
 from .config import TableRef
+from .reader import COMPONENT, ID, TABLE
 
 #: json_schemas' answers when one table's shape keeps it from describing the deployment.
 REFUSED_CODES: Final = frozenset({"NoSchemaForExport", "NoTableDefinitionForExport", "UnsupportedSchemaForExport"})
@@ -88,11 +89,18 @@ def deployment_schemas(
             "that is not an identifier (like 'Order ID' or 'first-name'). Every table is still read, exactly, with a "
             "permissive schema built from its column names (types are unknown while Convex refuses). To get typed "
             "columns again, add a validator for these tables in convex/schema.ts, or rename such fields to "
-            "identifiers (letters, digits and underscores).", refusal.code, len(refused), names)
+            "identifiers (letters, digits and underscores).",
+            refusal.code,
+            len(refused),
+            names,
+        )
     else:
         logger.warning(
             "Convex refused to infer table schemas for this deployment (%s: %s); every table is read with a "
-            "permissive schema built from its column names.", refusal.code, refusal.convex_message or "no message")
+            "permissive schema built from its column names.",
+            refusal.code,
+            refusal.convex_message or "no message",
+        )
     return {
         table: permissive_schema(table, refused.get(table, listed), REFUSED if table in refused else UNTYPED)
         for table, listed in columns.items()

@@ -52,9 +52,11 @@ import math
 import re
 import struct
 from base64 import b64decode
-from typing import Any, Callable, Final, Mapping, Optional
+from collections.abc import Callable, Mapping
+from typing import Any, Final
 
 import orjson
+
 from convex_shared.values import int64_from_json, is_int64_schema
 
 BYTES_KEY: Final = "$bytes"
@@ -79,7 +81,7 @@ def has_markers(raw: bytes) -> bool:
     return _MARKERS[0] in raw or _MARKERS[1] in raw
 
 
-def _unwrapped_text(match: "re.Match[bytes]") -> bytes:
+def _unwrapped_text(match: re.Match[bytes]) -> bytes:
     encoded_bytes = match.group(1)
     if encoded_bytes is not None:
         return b'"' + encoded_bytes + b'"'
@@ -235,7 +237,7 @@ def _array_converter(item_converter: Converter) -> Converter:
     return convert
 
 
-def _union_converter(string: Optional[Converter], obj: Optional[Converter], arr: Optional[Converter]) -> Converter:
+def _union_converter(string: Converter | None, obj: Converter | None, arr: Converter | None) -> Converter:
     def convert(value: Any) -> Any:
         if isinstance(value, str):
             return string(value) if string else value
@@ -248,7 +250,7 @@ def _union_converter(string: Optional[Converter], obj: Optional[Converter], arr:
     return convert
 
 
-def compile_converter(node: Any) -> Optional[Converter]:
+def compile_converter(node: Any) -> Converter | None:
     """A function that turns the int64 strings of values of this schema into ints, or
     None when the schema holds no int64 (then values pass through untouched)."""
     if not isinstance(node, Mapping):
@@ -269,13 +271,13 @@ def compile_converter(node: Any) -> Optional[Converter]:
     return None
 
 
-def _compile_union(branches: list[Any]) -> Optional[Converter]:
+def _compile_union(branches: list[Any]) -> Converter | None:
     string_branches = [branch for branch in branches if _may_be_string(branch) or _is_int64(branch)]
-    string_converter: Optional[Converter] = None
+    string_converter: Converter | None = None
     if len(string_branches) == 1 and _is_int64(string_branches[0]):
         string_converter = _int64
     fields: dict[str, Converter] = {}
-    item_converter: Optional[Converter] = None
+    item_converter: Converter | None = None
     for branch in branches:
         if not isinstance(branch, Mapping) or _is_int64(branch):
             continue
