@@ -46,7 +46,10 @@ test: install ## Run every test (unit and integration, against the local Convex-
 	$(PYTEST) destination-convex
 
 test-unit: install ## Run only the fast unit tests (no network)
-	$(PYTEST) shared/tests/unit source-convex/tests/unit destination-convex/tests/unit
+	@# One run per package: each package's pyproject sets its own pythonpath for its test helpers.
+	$(PYTEST) shared/tests/unit
+	$(PYTEST) source-convex/tests/unit
+	$(PYTEST) destination-convex/tests/unit
 
 wheels: install ## Build the two connector wheels into dist/ (each carries the shared client)
 	rm -rf dist source-convex/build destination-convex/build
