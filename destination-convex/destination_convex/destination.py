@@ -107,7 +107,11 @@ class DestinationConvex(Destination):
         parsed_args = self.parse_args(args)
         for message in self.run_cmd(parsed_args):
             payload = message if isinstance(message, dict) else AirbyteMessageSerializer.dump(message)
-            print(orjson.dumps(payload).decode(), flush=True)
+            # One write per line: `print` writes the text and its newline separately, and a worker
+            # thread's log line (the CDK's handler writes whole lines to the same stdout) could land
+            # between them, joining two messages on one line.
+            sys.stdout.write(orjson.dumps(payload).decode() + "\n")
+            sys.stdout.flush()
 
     def _write(
         self, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog, source: MessageSource
