@@ -11,6 +11,7 @@ import logging
 import random
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -113,6 +114,7 @@ class Transport:
         self.settings = settings
         self.logger = logger
         self.request_count = 0
+        self._count_lock = threading.Lock()  # requests go out from several threads (parallel snapshots, writers)
         self._rng = rng or random.Random()
         self._timeout = (settings.connect_timeout_s, settings.read_timeout_s)
         session = requests.Session()
@@ -227,7 +229,8 @@ class Transport:
     def _send(self, method: str, route: str, params: Mapping[str, str] | None, body: bytes | None) -> requests.Response:
         url = self.settings.deployment_url + route
         headers = {"Content-Type": "application/json"} if body is not None else None
-        self.request_count += 1
+        with self._count_lock:
+            self.request_count += 1
         started = time.monotonic()
         try:
             response = self._session.request(
