@@ -16,7 +16,9 @@ retry repeats work that was already done.
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,9 +154,12 @@ def test_source_read_under_mixed_faults_equals_fault_free(budget: Any, scenarios
         assert_success(s.faulty_incremental)
         assert outcome.exact, f"seed {seed}, {s.faults} faults: {outcome.summary()}"
         assert s.faults >= 2, f"only {s.faults} faults fired: the scenario did not test much"
-        # The same streams checkpointed in the same order (positions differ: they are "now").
-        assert [x["stream_descriptor"] for x in _state_streams(s.faulty_full)] == [
-            x["stream_descriptor"] for x in _state_streams(s.clean_full)]
+        # Each stream checkpointed as often (positions differ: they are "now"). Across streams the order
+        # is the one the pages arrived in: tables are snapshotted in parallel (parallel_snapshots).
+        def per_stream(run: Run) -> Counter[str]:
+            return Counter(json.dumps(x["stream_descriptor"], sort_keys=True) for x in _state_streams(run))
+
+        assert per_stream(s.faulty_full) == per_stream(s.clean_full)
 
 
 def _after_states(data: bytes, states: int) -> bytes:
