@@ -13,14 +13,11 @@ and the one read ahead), as `lookahead`. With N lanes: N requests, 2N pages in t
 The pool's threads only send requests and decode the answers (the shared client parses a
 page in its body filter and parser, on the thread that sent it): records are built and
 written on the emitter's thread, in order. The threads are daemons that live as long as the
-process, like `prefetch`'s worker (short-lived threads each take a malloc arena, and an
-abandoned read must not keep the process alive); a request still running for an abandoned
-read is simply dropped.
+process: the same `prefetch.IoPool` as `lookahead`'s, with its own threads.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -30,6 +27,7 @@ from typing import Generic, TypeVar
 from airbyte_cdk.models import AirbyteLogMessage, AirbyteMessage, Level, Type
 
 from .cadence import Checkpoints
+from .prefetch import IoPool
 
 K = TypeVar("K")
 P = TypeVar("P")
@@ -38,49 +36,12 @@ P = TypeVar("P")
 #: every one); an AirbyteMessage so the snapshot's generators keep their type.
 TURN = AirbyteMessage(type=Type.LOG, log=AirbyteLogMessage(level=Level.DEBUG, message="(turn boundary)"))
 
-_Job = tuple["Future[object]", Callable[[], object]]
-
-
-class IoPool:
-    """Daemon threads that run requests; grows to the widest read asked of it, never shrinks."""
-
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self._threads = 0
-        self._lock = threading.Lock()
-
-    def ensure(self, threads: int) -> None:
-        """At least `threads` threads."""
-        with self._lock:
-            while self._threads < threads:
-                self._threads += 1
-                threading.Thread(target=self._loop, name=f"convex-lane-{self._threads}", daemon=True).start()
-
-    def _loop(self) -> None:
-        while True:
-            future, call = self._jobs.get()
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(call())
-            except BaseException as err:  # handed to the emitter, which raises it when it needs the page
-                future.set_exception(err)
-
-    def submit(self, call: Callable[[], P], wake: threading.Event) -> Future[P]:
-        """Run `call` on a thread; `wake` is set when it is done (either way)."""
-        future: Future[P] = Future()
-        future.add_done_callback(lambda _: wake.set())
-        self._jobs.put((future, call))  # type: ignore[arg-type]
-        return future
-
-
-_pool = IoPool()
+_pool = IoPool("convex-lane")
 
 
 def shared_pool(threads: int) -> IoPool:
-    """The process's pool, with at least `threads` threads."""
-    _pool.ensure(threads)
-    return _pool
+    """The process's pool of lane threads, with at least `threads` threads."""
+    return _pool.ensure(threads)
 
 
 class Lane(Generic[K, P]):

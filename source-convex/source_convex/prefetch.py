@@ -18,67 +18,61 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from concurrent.futures import Future
+from functools import partial
+from typing import TypeVar
 
 K = TypeVar("K")
 P = TypeVar("P")
 
 
-class _Pending(Generic[K, P]):
-    """One request, run by the worker thread; `result()` waits for it."""
-
-    def __init__(self, fetch: Callable[[K], P], key: K) -> None:
-        self._fetch = fetch
-        self._key = key
-        self._done = threading.Event()
-        self._page: P | None = None
-        self._error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._page = self._fetch(self._key)
-        except BaseException as err:  # handed to the reader thread, which raises it
-            self._error = err
-        finally:
-            self._done.set()
-
-    def result(self) -> P:
-        self._done.wait()
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
-        return self._page  # type: ignore[return-value]
+_Job = tuple["Future[object]", Callable[[], object]]
 
 
-class _Worker:
-    """One long-lived daemon thread that runs requests in order. One thread for the whole
-    process, not one per page: short-lived threads each take their own malloc arena, and
-    the fragmentation makes the process's memory creep up as tables grow."""
+class IoPool:
+    """Daemon threads that run requests; grows to the widest read asked of it, never shrinks.
 
-    def __init__(self) -> None:
-        self._jobs: queue.SimpleQueue[_Pending[object, object]] = queue.SimpleQueue()
-        threading.Thread(target=self._loop, name="convex-prefetch", daemon=True).start()
+    Threads live as long as the process, not one per page: short-lived threads each take their
+    own malloc arena, and the fragmentation makes the process's memory creep up as tables grow.
+    Daemons, so an abandoned read (an error elsewhere, the platform stopping the sync) never keeps
+    the process alive; a request still running for it is simply dropped."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._threads = 0
+        self._lock = threading.Lock()
+
+    def ensure(self, threads: int) -> IoPool:
+        """At least `threads` threads."""
+        with self._lock:
+            while self._threads < threads:
+                self._threads += 1
+                name = self._name if self._threads == 1 else f"{self._name}-{self._threads}"
+                threading.Thread(target=self._loop, name=name, daemon=True).start()
+        return self
 
     def _loop(self) -> None:
         while True:
-            self._jobs.get().run()
+            future, call = self._jobs.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as err:  # handed to the reader, which raises it when it needs the page
+                future.set_exception(err)
 
-    def submit(self, fetch: Callable[[K], P], key: K) -> _Pending[K, P]:
-        pending: _Pending[K, P] = _Pending(fetch, key)
-        self._jobs.put(pending)  # type: ignore[arg-type]
-        return pending
+    def submit(self, call: Callable[[], P], wake: threading.Event | None = None) -> Future[P]:
+        """Run `call` on a thread; `wake`, if given, is set when it is done (either way)."""
+        future: Future[P] = Future()
+        if wake is not None:
+            future.add_done_callback(lambda _: wake.set())
+        self._jobs.put((future, call))  # type: ignore[arg-type]
+        return future
 
 
-_worker: _Worker | None = None
-_worker_lock = threading.Lock()
-
-
-def _shared_worker() -> _Worker:
-    global _worker
-    with _worker_lock:
-        if _worker is None:
-            _worker = _Worker()
-        return _worker
+#: The one-ahead reads of `lookahead` (one thread: requests run in order).
+_LOOKAHEAD = IoPool("convex-prefetch")
 
 
 def lookahead(
@@ -97,7 +91,7 @@ def lookahead(
     first_page = None  # this frame lives as long as the read: do not pin the first page's documents
     while True:
         following = next_key(key, page)
-        pending = _shared_worker().submit(fetch, following) if following is not None else None
+        pending = _LOOKAHEAD.ensure(1).submit(partial(fetch, following)) if following is not None else None
         yield page
         if pending is None or following is None:
             return
