@@ -110,9 +110,8 @@ def walk(
     scope = scope_of(runs)
     tables = [run.table for run in runs]
     routes = {run.key: run for run in runs}
-    positions = {run.key: run.log_position for run in runs}
+    start = min(run.log_position for run in runs)
     page = _first_page(reader, runs, scope)
-    start = min(positions.values())
     pages = total = 0
     consistent_at: int | None = None
     reread: set[tuple[str, str]] = set()  # truncated tables: their rows are emitted whatever their _ts
@@ -120,8 +119,9 @@ def walk(
         pages += 1
         for key in page.truncates:
             if key in routes:
-                listed_at = max(positions[key], consistent_at or 0)
-                yield from _old_rows_deleted(reader, logger, routes[key], listed_at)
+                # The run's position moved with every page's consistent point: the last timestamp it is known
+                # to hold (see the module docstring).
+                yield from _old_rows_deleted(reader, logger, routes[key], routes[key].log_position)
                 reread.add(key)
         emitted = 0
         any_values = bool(page.values)
@@ -135,15 +135,14 @@ def walk(
                 row = rows.pop()
                 key = (row[COMPONENT], row[TABLE])
                 target = routes.get(key)
-                if target is None or (row[TS] <= positions[key] and key not in reread):
+                if target is None or (row[TS] <= target.log_position and key not in reread):
                     continue  # not ours (a one-selection page holds none), or emitted by an earlier sync
                 yield messages.record(target.table, row, emitted_at)
                 emitted += 1
         total += emitted
         checkpoints.progress.add(emitted, f"data sync (page {pages})")
         for run in runs:
-            run.moved_by_data_sync(page.next_cursor, scope, page.snapshot_ts)
-            positions[run.key] = max(positions[run.key], run.log_position)
+            run.moved_by_data_sync(page.next_cursor, scope, page.snapshot_ts)  # never moves back
         if page.status == UP_TO_DATE:
             break
         # A page that truncates a table is progress even when it holds nothing else: Convex then walks the new
