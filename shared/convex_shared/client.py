@@ -282,15 +282,12 @@ class ConvexClient:
         means the table cannot take the rows (IMPORT_500: duplicate keys). An append request's 500
         has no such usual cause, so it is retried like any transient failure (a 500 is an answer, so
         the failed transaction stored nothing) and ends as a system error Airbyte retries."""
-        if idempotent:
-            self._transport.call(
-                "POST",
-                f"{_IMPORT}/import_airbyte_records",
-                parse_empty,
-                body=body,
-                idempotent=True,
-                max_500_attempts=2,
-                repeated_500=IMPORT_500,
-            )
-        else:
-            self._transport.call("POST", f"{_IMPORT}/import_airbyte_records", parse_empty, body=body, idempotent=False)
+        self._transport.call(
+            "POST",
+            f"{_IMPORT}/import_airbyte_records",
+            parse_empty,
+            body=body,
+            idempotent=idempotent,
+            max_500_attempts=2 if idempotent else None,
+            repeated_500=IMPORT_500 if idempotent else None,
+        )
