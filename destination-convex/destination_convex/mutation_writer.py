@@ -245,8 +245,9 @@ class MutationWriter(Writer):
         # the records went to the function, not straight into tables.
         cause = failure.cause
         if isinstance(cause, ConvexError) and not isinstance(cause, ConvexFunctionError):
-            streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
             return ConvexStepError(
-                f"Calling {self._target} with {failure.request.record_count} records of stream(s) {streams}", cause
+                f"Calling {self._target} with {failure.request.record_count} records of stream(s) "
+                f"{self._streams_of(failure.request)}",
+                cause,
             )
         return cause

@@ -263,9 +263,13 @@ class Writer:
             self._pacer.acquire(request.write_bytes)
         self._client.import_airbyte_records(request.body, idempotent=request.idempotent)
 
+    def _streams_of(self, request: ImportRequest) -> str:
+        """The quoted stream names a request carries, for messages."""
+        return ", ".join(f"'{self._labels[table]}'" for table in request.tables)
+
     def _failure(self, failure: RequestFailed) -> BaseException:
         tables = ", ".join(failure.request.tables)
-        streams = ", ".join(f"'{self._labels[table]}'" for table in failure.request.tables)
+        streams = self._streams_of(failure.request)
         context = (
             f"Importing {failure.request.record_count} records of stream(s) {streams} into the Convex table(s) {tables}"
         )
