@@ -50,16 +50,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
-
-from airbyte_cdk.models import AirbyteMessage
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from convex_shared import ConvexBadResponseError, ConvexError, DataSyncPage
 from convex_shared.errors import ConnectorError
 
 from . import messages
 from .cadence import Checkpoints
-from .messages import DELETED, TS, rfc3339_from_ns
+from .config import TableRef
+from .messages import DELETED, TS, Emitted, rfc3339_from_ns
 from .plan import StreamRun
 from .reader import COMPONENT, ID, TABLE, PageReader
 from .resumed_snapshot import REFRESH, first_saved_page
@@ -105,7 +105,7 @@ def _first_page(reader: PageReader, runs: list[StreamRun], scope: str) -> DataSy
 
 def walk(
     reader: PageReader, checkpoints: Checkpoints, logger: logging.Logger, runs: list[StreamRun]
-) -> Iterator[AirbyteMessage]:
+) -> Iterator[Emitted]:
     """Bring every run up to date through the data sync API (raises DataSyncUnavailable first, or never)."""
     scope = scope_of(runs)
     tables = [run.table for run in runs]
@@ -126,19 +126,9 @@ def walk(
         emitted = 0
         any_values = bool(page.values)
         if any_values:
-            emitted_at = messages.now_ms()
-            # A page holds up to 16,384 changes: each row is let go once emitted, so the page's memory
-            # shrinks while it is written out instead of living until the next page arrives.
-            rows = page.values
-            rows.reverse()
-            while rows:
-                row = rows.pop()
-                key = (row[COMPONENT], row[TABLE])
-                target = routes.get(key)
-                if target is None or (row[TS] <= target.log_position and key not in reread):
-                    continue  # not ours (a one-selection page holds none), or emitted by an earlier sync
-                yield messages.record(target.table, row, emitted_at)
-                emitted += 1
+            for batch in messages.batched(_ours(page.values, routes, reread)):
+                yield batch
+                emitted += len(batch.documents)
         total += emitted
         checkpoints.progress.add(emitted, f"data sync (page {pages})")
         for run in runs:
@@ -175,9 +165,25 @@ def walk(
     )
 
 
-def _old_rows_deleted(
-    reader: PageReader, logger: logging.Logger, run: StreamRun, position: int
-) -> Iterator[AirbyteMessage]:
+def _ours(
+    rows: list[dict[str, Any]], routes: Mapping[tuple[str, str], StreamRun], reread: set[tuple[str, str]]
+) -> Iterator[tuple[TableRef, dict[str, Any]]]:
+    """The rows of a page that go to a synced stream, with their stream's table; the page's list is emptied.
+
+    A page holds up to 16,384 changes: each row leaves the page's list as it is taken (and its batch is
+    let go once written), so the page's memory shrinks while it is written out instead of living until
+    the next page arrives."""
+    rows.reverse()
+    while rows:
+        row = rows.pop()
+        key = (row[COMPONENT], row[TABLE])
+        target = routes.get(key)
+        if target is None or (row[TS] <= target.log_position and key not in reread):
+            continue  # not ours (a one-selection page holds none), or emitted by an earlier sync
+        yield target.table, row
+
+
+def _old_rows_deleted(reader: PageReader, logger: logging.Logger, run: StreamRun, position: int) -> Iterator[Emitted]:
     """A DELETE record (at `position` + 1) for every row the table held at `position`, the last
     timestamp the stream is known to hold (see the module docstring)."""
     table = run.table
@@ -207,14 +213,13 @@ def _old_rows_deleted(
     progress = SnapshotCursorGuard(table, (position, None))  # refuses pages that do not move on
     key: tuple[int | None, str | None] | None = (position, None)
     while key is not None:
-        emitted_at = messages.now_ms()
-        for document in page.values:
-            yield messages.record(
-                table,
-                {ID: document[ID], TABLE: table.name, COMPONENT: table.component, TS: position + 1, DELETED: True},
-                emitted_at,
-            )
-        deleted += len(page.values)
+        deletes = [
+            {ID: document[ID], TABLE: table.name, COMPONENT: table.component, TS: position + 1, DELETED: True}
+            for document in page.values
+        ]
+        if deletes:
+            yield messages.records(table, deletes)
+        deleted += len(deletes)
         key = progress.next_key(key, page)
         if key is not None:
             page = reader.snapshot_page(table, key[0], key[1])

@@ -15,15 +15,15 @@ retention window just because nothing changed in it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-
-from airbyte_cdk.models import AirbyteMessage
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from convex_shared import ConvexBadResponseError, DeltaPage
 
 from . import messages
 from .cadence import Checkpoints
-from .messages import TS, rfc3339_from_ns
+from .config import TableRef
+from .messages import TS, Emitted, rfc3339_from_ns
 from .plan import StreamRun
 from .prefetch import lookahead
 from .reader import PageReader
@@ -41,13 +41,24 @@ def _next_cursor(cursor: int, page: DeltaPage) -> int | None:
     return following
 
 
+def _ours(
+    rows: list[dict[str, Any]], routes: Mapping[tuple[str, str], StreamRun], positions: Mapping[tuple[str, str], int]
+) -> Iterator[tuple[TableRef, dict[str, Any]]]:
+    """The rows of a page that go to a synced stream (after its position), with their stream's table."""
+    for row in rows:
+        key = (row.get("_component", ""), row.get("_table", ""))
+        target = routes.get(key)
+        if target is not None and row[TS] > positions[key]:
+            yield target.table, row
+
+
 def walk(
     reader: PageReader,
     checkpoints: Checkpoints,
     logger: logging.Logger,
     runs: list[StreamRun],
     first_page: tuple[int, DeltaPage] | None = None,
-) -> Iterator[AirbyteMessage]:
+) -> Iterator[Emitted]:
     """Emit every change after each stream's position; `first_page` = (cursor, page) already read."""
     positions = {run.key: run.log_position for run in runs}
     routes = {run.key: run for run in runs}
@@ -59,14 +70,9 @@ def walk(
         pages += 1
         emitted = 0
         if page.values:
-            emitted_at = messages.now_ms()
-            for row in page.values:
-                key = (row.get("_component", ""), row.get("_table", ""))
-                target = routes.get(key)
-                if target is None or row[TS] <= positions[key]:
-                    continue
-                yield messages.record(target.table, row, emitted_at)
-                emitted += 1
+            for batch in messages.batched(_ours(page.values, routes, positions)):
+                yield batch
+                emitted += len(batch.documents)
             total += emitted
         # Also on pages with nothing for us: a long walk over other tables' changes still reports.
         checkpoints.progress.add(emitted, f"change log (page {pages}, at {rfc3339_from_ns(page.cursor)})")

@@ -1,15 +1,24 @@
-"""The console entry point's launch: the CDK's entrypoint, with RECORD messages printed faithfully.
+"""The console entry point's launch: the CDK's entrypoint, with records written a page at a time.
 
-The CDK serialises every message with `AirbyteMessageSerializer` (serpyco, `omit_none`),
-which drops TOP-LEVEL null fields of a record's `data`: a Convex field holding `null`
-would reach the destination as missing, and `_ab_cdc_deleted_at: null` would never be
-written. For the `read` command, RECORD messages are therefore printed here as
-`orjson` of a plain dict, nulls and all (also the cheaper path per record). Everything
-else (config validation against the spec, secret masking, STATE `sourceStats`, the other
-commands, error traces) stays the CDK's: `read` still goes through `AirbyteEntrypoint.read`.
+Two things differ from the CDK's `launch`, both for the `read` command only:
 
-`run` repeats the CDK's read branch because the CDK calls its serialiser through the class
-(`AirbyteEntrypoint.airbyte_message_to_string`), which a subclass cannot override.
+- **Nulls are kept.** The CDK serialises every message with `AirbyteMessageSerializer`
+  (serpyco, `omit_none`), which drops TOP-LEVEL null fields of a record's `data`: a Convex
+  field holding `null` would reach the destination as missing, and `_ab_cdc_deleted_at: null`
+  would never be written. RECORD messages are therefore written here as `orjson` of a plain
+  dict, nulls and all.
+- **Records are written a page at a time.** The read yields a page's records as one
+  `RecordBatch` (see `messages`); they are written as RECORD lines straight from the
+  documents, without an `AirbyteMessage` and a pass through the CDK's per-message loop for each
+  one (that loop was about half of a snapshot's CPU).
+
+Everything else stays the CDK's: config validation against the spec, secret masking, the other
+commands, error traces. `read_output` repeats the CDK's read branch of `AirbyteEntrypoint.run`, and
+`_read_lines` its `AirbyteEntrypoint.read`: the per-stream record counts stamped on every STATE
+(`sourceStats`, with the CDK's own `handle_record_counts`) and the memory monitor called once
+per record, as the CDK's loop does. (The CDK calls its serialiser through the class, which a
+subclass cannot override, hence the copies; `tests/unit/test_cdk_read_branch.py` fails when the
+CDK's originals change.)
 """
 
 from __future__ import annotations
@@ -19,16 +28,29 @@ import logging
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
-from airbyte_cdk.models import AirbyteMessage, Type
-from airbyte_cdk.sources import Source
+from airbyte_cdk.models import (
+    AirbyteMessage,
+    AirbyteRecordMessage,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    ConnectorSpecification,
+    Type,
+)
+from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from convex_shared.airbyte import record_dict
+
+from .messages import RecordBatch
+from .source import SourceConvex
 
 _cdk_logger = logging.getLogger("airbyte")
 
@@ -44,16 +66,49 @@ def message_to_string(message: AirbyteMessage) -> str:
     return AirbyteEntrypoint.airbyte_message_to_string(message)
 
 
+def batch_to_lines(batch: RecordBatch) -> bytes:
+    """The batch's RECORD lines as UTF-8, joined by newlines (none at the end).
+
+    Each line is exactly what `message_to_string` writes for the same record: the record dict is
+    built here without the protocol objects, and the page stays bytes all the way to stdout."""
+    table = batch.table
+    emitted_at = batch.emitted_at
+    dumps = orjson.dumps
+    lines: list[bytes] = []
+    for document in batch.documents:
+        payload: dict[str, Any] = {"stream": table.name, "data": document, "emitted_at": emitted_at}
+        if table.namespace is not None:
+            payload["namespace"] = table.namespace
+        try:
+            lines.append(dumps({"type": "RECORD", "record": payload}))
+        except (TypeError, orjson.JSONEncodeError):
+            # A value orjson cannot write: this document alone takes the CDK's path.
+            message = AirbyteMessage(
+                type=Type.RECORD,
+                record=AirbyteRecordMessage(
+                    stream=table.name, data=document, emitted_at=emitted_at, namespace=table.namespace
+                ),
+            )
+            lines.append(message_to_string(message).encode())
+    return b"\n".join(lines)
+
+
 class ConvexEntrypoint(AirbyteEntrypoint):
-    """AirbyteEntrypoint whose `read` prints RECORD messages with `message_to_string`."""
+    """AirbyteEntrypoint whose `read` writes records a page at a time, nulls kept (module docstring)."""
+
+    def __init__(self, source: SourceConvex) -> None:
+        super().__init__(source)
+        self._convex = source
 
     def run(self, parsed_args: argparse.Namespace) -> Iterable[str]:
         if parsed_args.command != "read":
             return super().run(parsed_args)
-        return self._run_read(parsed_args)
+        return (out if isinstance(out, str) else out.decode() for out in self.read_output(parsed_args))
 
-    def _run_read(self, parsed_args: argparse.Namespace) -> Iterator[str]:
-        # The CDK's `run` for cmd == "read" (airbyte-cdk 7.x), with our serialiser.
+    def read_output(self, parsed_args: argparse.Namespace) -> Iterator[str | bytes]:
+        """The `read` command's output: a protocol line (str) per message, a page of RECORD lines (bytes,
+        UTF-8) per record batch."""
+        # The CDK's `run` for cmd == "read" (airbyte-cdk 7.x), with our read loop and serialiser.
         if getattr(parsed_args, "debug", False) or is_platform_debug_log_enabled():
             self.logger.setLevel(logging.DEBUG)
             _cdk_logger.setLevel(logging.DEBUG)
@@ -68,33 +123,91 @@ class ConvexEntrypoint(AirbyteEntrypoint):
                 yield from map(message_to_string, self._emit_queued_messages(self.source))
                 catalog = self.source.read_catalog(parsed_args.catalog)
                 state = self.source.read_state(parsed_args.state)
-                yield from map(message_to_string, self.read(source_spec, config, catalog, state))
+                yield from self._read_lines(source_spec, config, catalog, state)
         finally:
             yield from map(message_to_string, self._emit_queued_messages(self.source))
 
+    def _read_lines(
+        self,
+        source_spec: ConnectorSpecification,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: list[AirbyteStateMessage],
+    ) -> Iterator[str | bytes]:
+        # The CDK's `AirbyteEntrypoint.read` (airbyte-cdk 7.x), taking a page of records at a time.
+        self.set_up_secret_filter(config, source_spec.connectionSpecification)
+        if self.source.check_config_against_spec:
+            self.validate_connection(source_spec, config)
+        counts = _RecordCounts()
+        for item in self._convex.read_batched(self.logger, config, catalog, state):
+            if isinstance(item, RecordBatch):
+                counts.add(item)
+                yield batch_to_lines(item)
+                checks = len(item.documents)
+            else:
+                yield message_to_string(counts.stamp(item))
+                checks = 1
+            try:
+                for _ in range(checks):  # the CDK's monitor counts messages: one call per record, as its loop
+                    self._memory_monitor.check_memory_usage()
+            except AirbyteTracedException:
+                # As the CDK: the last states queued go out before the memory fail-fast error.
+                for queued in self._emit_queued_messages(self.source):
+                    yield message_to_string(counts.stamp(queued))
+                raise
+        for queued in self._emit_queued_messages(self.source):
+            yield message_to_string(counts.stamp(queued))
 
-_RECORD_PREFIX = '{"type":"RECORD"'
-_BATCH = 256
+
+class _RecordCounts:
+    """Records per stream since its last STATE, stamped on that STATE as `sourceStats` (the CDK's rule)."""
+
+    def __init__(self) -> None:
+        self._counts: defaultdict[HashableStreamDescriptor, float] = defaultdict(float)
+
+    def add(self, batch: RecordBatch) -> None:
+        # The CDK's key for a stream (what `handle_record_counts` counts RECORD messages under).
+        self._counts[_descriptor(batch.table.name, batch.table.namespace)] += len(batch.documents)
+
+    def stamp(self, message: AirbyteMessage) -> AirbyteMessage:
+        """Count a RECORD message, or stamp a STATE message with its stream's count (then reset)."""
+        return AirbyteEntrypoint.handle_record_counts(message, self._counts)
 
 
-def launch(source: Source, args: list[str]) -> None:
-    """The CDK's `launch`, with `ConvexEntrypoint`, writing records in batches.
+def _descriptor(name: str, namespace: str | None) -> HashableStreamDescriptor:
+    return HashableStreamDescriptor(name=name, namespace=namespace)
 
-    Lines go to stdout as the CDK's launch sends them (through its PRINT_BUFFER), but
-    RECORD lines are joined up to `_BATCH` at a time: one write instead of one print per
-    record. Any other message (STATE, TRACE, LOG) flushes the batch first and goes out
-    at once, so a state is never held back behind records, nor records behind their state.
-    """
+
+def launch(source: SourceConvex, args: list[str]) -> None:
+    """The CDK's `launch`, with `ConvexEntrypoint`: every message goes to stdout through the CDK's
+    PRINT_BUFFER, as its launch sends it; a `read` writes each page of RECORD lines at once (`_write_lines`)."""
     entrypoint = ConvexEntrypoint(source)
     parsed_args = entrypoint.parse_args(args)
     with PRINT_BUFFER:
-        batch: list[str] = []
-        try:
-            for message in entrypoint.run(parsed_args):
-                batch.append(message)
-                if len(batch) >= _BATCH or not message.startswith(_RECORD_PREFIX):
-                    sys.stdout.write("\n".join(batch) + "\n")
-                    batch.clear()
-        finally:
-            if batch:
-                sys.stdout.write("\n".join(batch) + "\n")
+        if parsed_args.command != "read":
+            for line in entrypoint.run(parsed_args):
+                sys.stdout.write(line + "\n")
+            return
+        for out in entrypoint.read_output(parsed_args):
+            if isinstance(out, str):
+                sys.stdout.write(out + "\n")
+            else:
+                _write_lines(out)
+
+
+def _write_lines(lines: bytes) -> None:
+    """Write UTF-8 protocol lines to stdout in one write, after everything buffered before them.
+
+    PRINT_BUFFER collects text for up to 0.1 s (log lines of every thread go there too). A page of
+    records (about 0.5 MB) is written straight to the stdout file instead: through the buffer it would
+    be decoded, copied twice and held (as 4 bytes a character when it has one non-ASCII character)
+    until the next flush. The buffer is flushed first, under its lock, so the order of lines holds."""
+    stdout = getattr(sys.__stdout__, "buffer", None)
+    if sys.stdout is not PRINT_BUFFER or stdout is None:  # stdout replaced (a test capturing it): plain text
+        sys.stdout.write(lines.decode() + "\n")
+        return
+    with PRINT_BUFFER.lock:
+        PRINT_BUFFER.flush()
+        stdout.write(lines)
+        stdout.write(b"\n")
+        stdout.flush()

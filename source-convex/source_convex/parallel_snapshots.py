@@ -27,14 +27,13 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from airbyte_cdk.models import AirbyteMessage
-
 from .cadence import Checkpoints
 from .config import TableRef
+from .messages import Emitted
 from .page_lanes import TURN, Lane, shared_pool
 
 #: One table's steps, reading its pages from the lane it is given.
-Job = Callable[["Lane[Any, Any]"], Iterator[AirbyteMessage]]
+Job = Callable[["Lane[Any, Any]"], Iterator[Emitted]]
 #: How long the emitter sleeps at most before looking at the lanes again (a page landing wakes it at once).
 _LOOK_AGAIN_S = 1.0
 
@@ -43,7 +42,7 @@ _LOOK_AGAIN_S = 1.0
 class _Turn:
     table: TableRef
     lane: Lane[Any, Any]
-    messages: Iterator[AirbyteMessage]
+    messages: Iterator[Emitted]
 
 
 class ParallelSnapshots:
@@ -59,7 +58,7 @@ class ParallelSnapshots:
         self._on_turn = on_turn
         self._wake = threading.Event()
 
-    def read(self, jobs: Sequence[tuple[TableRef, Job]]) -> Iterator[AirbyteMessage]:
+    def read(self, jobs: Sequence[tuple[TableRef, Job]]) -> Iterator[Emitted]:
         """Every message of every job; each job's in its own order."""
         pool = shared_pool(self._width)
         waiting = deque(jobs)

@@ -29,7 +29,6 @@ from typing import Any
 from airbyte_cdk.models import (
     AirbyteCatalog,
     AirbyteMessage,
-    AirbyteRecordMessage,
     AirbyteStateBlob,
     AirbyteStateMessage,
     AirbyteStateType,
@@ -47,6 +46,8 @@ from convex_shared.airbyte import to_trace
 from convex_shared.functions import AuthScheme, FunctionsClient
 
 from . import messages
+from .config import TableRef
+from .messages import Emitted
 from .query_functions import (
     CREATION_TIME,
     FunctionsConfig,
@@ -144,7 +145,7 @@ def read(
     logger: logging.Logger,
     catalog: ConfiguredAirbyteCatalog,
     state: list[AirbyteStateMessage] | None,
-) -> Iterator[AirbyteMessage]:
+) -> Iterator[Emitted]:
     functions_config = _config(config)
     by_name = {stream.name: stream for stream in functions_config.streams}
     saved = _states(state)
@@ -174,7 +175,7 @@ def _read_stream(
     state: Mapping[str, Any],
     incremental: bool,
     logger: logging.Logger,
-) -> Iterator[AirbyteMessage]:
+) -> Iterator[Emitted]:
     count = pages = 0
     logger.info(
         f"Stream '{stream.name}': reading {stream.function} "
@@ -185,11 +186,8 @@ def _read_stream(
         pages += 1
         if pages == 1 and documents:
             yield messages.status(stream.name, None, AirbyteStreamStatus.RUNNING)
-        emitted_at = messages.now_ms()
-        for document in documents:
-            yield AirbyteMessage(
-                type=Type.RECORD, record=AirbyteRecordMessage(stream=stream.name, data=document, emitted_at=emitted_at)
-            )
+        if documents:
+            yield messages.RecordBatch(TableRef.of_stream(stream.name, None), documents, messages.now_ms())
         count += len(documents)
         if incremental and new_state:
             yield _state_message(stream.name, new_state)

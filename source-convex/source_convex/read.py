@@ -49,6 +49,7 @@ from . import data_sync, deltas, messages
 from .cadence import Cadence, Checkpoints
 from .config import OnExpiredPosition, TableRef
 from .expiry import expired_message, probe
+from .messages import Emitted
 from .page_lanes import Lane
 from .parallel_snapshots import ParallelSnapshots
 from .plan import ReadPlan, StreamRun, plan_read
@@ -107,9 +108,7 @@ class ReadOrchestrator:
 
     # -- the whole read ----------------------------------------------------------------
 
-    def read(
-        self, catalog: ConfiguredAirbyteCatalog, state: list[AirbyteStateMessage] | None
-    ) -> Iterator[AirbyteMessage]:
+    def read(self, catalog: ConfiguredAirbyteCatalog, state: list[AirbyteStateMessage] | None) -> Iterator[Emitted]:
         """All messages of the read (see the module docstring for the order)."""
         manager = state_manager(state)
         try:
@@ -140,7 +139,7 @@ class ReadOrchestrator:
         self._runs = plan.runs
         return plan
 
-    def _read(self, plan: ReadPlan) -> Iterator[AirbyteMessage]:
+    def _read(self, plan: ReadPlan) -> Iterator[Emitted]:
         for table in plan.unknown:
             self._logger.warning("Stream %s is in the catalog but the deployment has no such table.", table)
             yield from self._close(table, _INCOMPLETE)
@@ -216,7 +215,7 @@ class ReadOrchestrator:
 
     # -- phases ---------------------------------------------------------------------------
 
-    def _snapshot(self, run: StreamRun, lane: Lane[Any, Any] | None = None) -> Iterator[AirbyteMessage]:
+    def _snapshot(self, run: StreamRun, lane: Lane[Any, Any] | None = None) -> Iterator[Emitted]:
         checkpoints = self._checkpoints if lane is None else lane.checkpoints
         # The step names the table even when parallel snapshots interleave it with others: it is
         # set on the error while it leaves this table's own generator.
@@ -227,7 +226,7 @@ class ReadOrchestrator:
         if not run.incremental:
             yield from self._finish(run)
 
-    def _walk(self, runs: list[StreamRun], first_page: tuple[int, DeltaPage] | None) -> Iterator[AirbyteMessage]:
+    def _walk(self, runs: list[StreamRun], first_page: tuple[int, DeltaPage] | None) -> Iterator[Emitted]:
         for run in runs:
             yield from self._running(run)
         try:

@@ -43,6 +43,7 @@ from convex_shared import ConvexBadResponseError, ConvexRequestError, SnapshotPa
 from . import messages
 from .cadence import Checkpoints
 from .config import TableRef
+from .messages import Emitted
 from .page_lanes import TURN
 from .plan import StreamRun
 from .prefetch import lookahead
@@ -150,7 +151,7 @@ class SnapshotPhase:
             self._started.add(run.table)
         yield from self._checkpoints.now(new)
 
-    def read(self, run: StreamRun, lane: Lane[Key, SnapshotPage] | None = None) -> Iterator[AirbyteMessage]:
+    def read(self, run: StreamRun, lane: Lane[Key, SnapshotPage] | None = None) -> Iterator[Emitted]:
         """Emit the rest of `run`'s snapshot (all of it for a new one); `run.state` follows. With a
         `lane` (parallel snapshots), pages are read on it and `TURN` marks each page boundary."""
         if run.state is not None and run.table not in self._started:
@@ -186,7 +187,7 @@ class SnapshotPhase:
 
     def _pages(
         self, run: StreamRun, start: Key, resumed: bool, lane: Lane[Key, SnapshotPage] | None = None
-    ) -> Generator[AirbyteMessage, None, int]:
+    ) -> Generator[Emitted, None, int]:
         """Emit the table's snapshot from `start`; returns the record count. The first page of a snapshot
         `resumed` from saved state is read with Convex's unnamed refusals recognised (see resumed_snapshot)."""
         table = run.table
@@ -225,7 +226,7 @@ class SnapshotPhase:
                 self._started.add(table)
                 yield from checkpoints.now([run])
             if page.values:
-                yield from messages.records(table, page.values)
+                yield messages.records(table, page.values)
                 count += len(page.values)
             checkpoints.progress.add(len(page.values), phase)
             if not page.has_more:

@@ -42,6 +42,7 @@ from . import query_functions, query_functions_source
 from .cadence import Cadence
 from .catalog import ConvexStream, Discoverer
 from .config import SourceConfig, TableRef
+from .messages import Emitted, as_messages
 from .read import ReadOrchestrator
 from .state import input_states
 from .table_schemas import REFUSED_CODES, deployment_schemas
@@ -156,7 +157,7 @@ class SourceConvex(AbstractSource):
             raise
 
         def read_one(catalog: ConfiguredAirbyteCatalog) -> Iterator[AirbyteMessage]:
-            yield from self._read(client, lambda: schemas, source_config, logger, catalog, None)
+            yield from as_messages(self._read(client, lambda: schemas, source_config, logger, catalog, None))
 
         return [ConvexStream(table, read_one) for table in tables]
 
@@ -186,6 +187,18 @@ class SourceConvex(AbstractSource):
         catalog: ConfiguredAirbyteCatalog,
         state: list[AirbyteStateMessage] | None = None,
     ) -> Iterator[AirbyteMessage]:
+        """Every message of the read, one RECORD message per document (the CDK's interface)."""
+        return as_messages(self.read_batched(logger, config, catalog, state))
+
+    def read_batched(
+        self,
+        logger: logging.Logger,
+        config: Mapping[str, Any],
+        catalog: ConfiguredAirbyteCatalog,
+        state: list[AirbyteStateMessage] | None = None,
+    ) -> Iterator[Emitted]:
+        """`read` with records a page at a time (`RecordBatch`), for the console entry point to write
+        without a protocol object per document (see `messages`)."""
         if query_functions.configured(config):
             yield from query_functions_source.read(config, client_id(EXPORT_CLIENT, DIST_NAME), logger, catalog, state)
             return
@@ -209,7 +222,7 @@ class SourceConvex(AbstractSource):
         logger: logging.Logger,
         catalog: ConfiguredAirbyteCatalog,
         state: list[AirbyteStateMessage] | None,
-    ) -> Iterator[AirbyteMessage]:
+    ) -> Iterator[Emitted]:
         """The one read path (a sync, or one CDK stream's `read_records`)."""
         orchestrator = ReadOrchestrator(
             client,
