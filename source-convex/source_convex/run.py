@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from convex_shared.cdk_import import fast_cdk_import
+from convex_shared.quick_exit import quick_exit
 
 # The prefetch thread fetches the next page while the main thread writes records. With the
 # default 5 ms switch interval it waits that long for the interpreter lock each time the
@@ -20,3 +21,4 @@ def run() -> None:
         from .entrypoint import launch
         from .source import SourceConvex
     launch(SourceConvex(), sys.argv[1:])
+    quick_exit()  # 0.2 s less for every command: no module teardown (see quick_exit)

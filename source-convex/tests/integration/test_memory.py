@@ -25,17 +25,22 @@ PER_TABLE_SLACK = 2 * 1024 * 1024
 # server's data) across exec. The traced peak has no allocator noise, so it can be held to a
 # bound that a per-document leak far smaller than the documents (a set of their ids) exceeds.
 PEAK_RSS = """
+import atexit
 import sys
 import tracemalloc
 from source_convex.run import run
-tracemalloc.start()  # after the imports: what the read itself holds
-try:
-    run()
-finally:
+
+
+def report() -> None:  # at exit: the console script ends with quick_exit, which runs atexit handlers
     with open("/proc/self/status") as status:
         peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
     sys.stderr.write("PEAK_RSS_KIB=%s\\n" % peak)
     sys.stderr.write("PEAK_TRACED=%d\\n" % tracemalloc.get_traced_memory()[1])
+
+
+atexit.register(report)
+tracemalloc.start()  # after the imports: what the read itself holds
+run()
 """
 
 
