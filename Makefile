@@ -72,7 +72,7 @@ reliability: install ## The long fault / crash / bad-input sweep; prints the rel
 bench: install ## Benchmarks side by side: ours vs the incumbent vs the floor (writes the docs table)
 	$(PY) integration_tests/bench/run.py
 
-bench-parallel: install ## Snapshots of 20 tables at 50 ms per request: parallel_snapshots=4 vs 1 vs the floor
+bench-parallel: install ## B9 alone: snapshots of 20 tables at 50 ms per request, parallel_snapshots=4 vs 1 vs the floor
 	$(PY) integration_tests/bench/parallel_snapshots.py
 
 bench-scale: install ## B8: a 2,000,000-document table read by the source and written by the destination (~10 min; writes the docs)

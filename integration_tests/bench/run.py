@@ -1,6 +1,6 @@
 """`make bench`: our Convex connectors vs the incumbent vs the floor, side by side, in one run.
 
-    .venv/bin/python integration_tests/bench/run.py [--quick] [--only B1,B2,B3,B4,B5,B6,B7] [--repeat N]
+    .venv/bin/python integration_tests/bench/run.py [--quick] [--only B1,B2,B3,B4,B5,B6,B7,B9] [--repeat N]
                                                      [--no-incumbent] [--no-write]
 
 Starts the local Convex-compatible server as its own process per scenario, runs every
@@ -22,11 +22,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from convex_bench import contenders as c  # noqa: E402
-from convex_bench import datasets, functions_modes, report, scale, slow_server, startup  # noqa: E402
+from convex_bench import datasets, functions_modes, parallel, report, scale, slow_server, startup  # noqa: E402
 from convex_bench.measure import ContenderFailed  # noqa: E402
 from convex_bench.scenarios import Bench, Sizes  # noqa: E402
 
-ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7")
+ALL = ("B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9")
 #: Run only when asked for by name, and alone (`make bench-scale`): B8, the 2M-document table.
 SEPARATE = ("B8",)
 
@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             slow_server.run(bench, sizes.slow_server, source_side)
         if "B7" in only:
             startup.run(bench, source_side)
+        if "B9" in only:
+            parallel.run(bench, sizes.parallel)
     except (ContenderFailed, c.SetupError) as err:
         print(f"\nBENCH FAILED: {err}", file=sys.stderr)
         return 1

@@ -211,6 +211,18 @@ def targets(runs: Sequence[Run], sizes: Sizes) -> list[Target]:
         else:
             out.append(Target(name, "—", None))
 
+    from .parallel import TARGET_SPEED_UP, speed_up
+
+    shape = sizes.parallel
+    name = (f"B9 parallel snapshots ({shape.tables} tables × {shape.docs:,} at {shape.latency_ms} ms): "
+            f"`parallel_snapshots` = {shape.width} ≥ {TARGET_SPEED_UP:.0f}× one table at a time")
+    ratios = speed_up(runs, shape)
+    if ratios:
+        out.append(Target(name, f"×{ratios[0]:.2f} ({ratios[1]:.2f} of the floor at {shape.width} threads)",
+                          ratios[0] >= TARGET_SPEED_UP))
+    else:
+        out.append(Target(name, "—", None))
+
     largest = max(sizes.growth)
     for side, cases in (("source", [snapshot_case(largest)]),
                         ("destination", [write_case(largest, False), write_case(largest, True)])):
@@ -374,9 +386,11 @@ def render(runs: Sequence[Run], sizes: Sizes, command: str, elapsed_s: float, ma
 
     lines += b5(runs, sizes.functions)
     if side in (None, "source"):
+        from .parallel import section as b9
         from .slow_server import section as b6
 
         lines += b6(runs, sizes.slow_server)
+        lines += b9(runs, sizes.parallel)
     from .startup import section as b7
 
     lines += b7(runs)

@@ -1,4 +1,4 @@
-"""The scenarios B1-B4 (B5-B7 in their own modules): what each one seeds, which contenders it runs, and what it records.
+"""The scenarios B1-B4 (B5-B9 in their own modules): what each one seeds, which contenders it runs, and what it records.
 
 Every measured run is one `Run` row: scenario, case, contender, wall time, records, requests
 (from the server's request log, cleared before each run), peak RSS and CPU time. Each run is
@@ -23,6 +23,7 @@ from typing import Any, Callable
 from . import contenders as c
 from . import datasets
 from .measure import ChildResult, ContenderFailed, check, run_child
+from .parallel import Shape
 from .server import ServerProcess
 
 Log = Callable[[str], None]
@@ -45,11 +46,13 @@ class Sizes:
     growth: tuple[int, ...] = (100_000, 200_000, 400_000)
     functions: int = 100_000  # B5: Functions API modes vs streaming modes
     slow_server: int = 50_000  # B6: a snapshot from a server that is the slow side
+    parallel: Shape = field(default_factory=Shape)  # B9: parallel snapshots of many tables at a latency
 
     @classmethod
     def quick(cls) -> "Sizes":
         return cls(snapshot=20_000, change_table_docs=100, changes=2_000, destination=20_000,
-                   growth=(10_000, 20_000, 40_000), functions=10_000, slow_server=10_000)
+                   growth=(10_000, 20_000, 40_000), functions=10_000, slow_server=10_000,
+                   parallel=Shape(tables=8, docs=2_000))
 
 
 def snapshot_case(n: int) -> str:

@@ -120,6 +120,7 @@ def test_targets_judge_measured_runs_and_say_when_something_was_not_measured() -
         "B3 destination throughput (dedup) ≥ ½ the floor's": None,
         "Peak RSS < 150 MB at 400k records (source)": True,
         "Peak RSS < 150 MB at 400k records (destination)": False,  # 150 MiB is 157 MB
+        "B9 parallel snapshots (20 tables × 10,000 at 50 ms): `parallel_snapshots` = 4 ≥ 3× one table at a time": None,
     }
 
 
@@ -168,6 +169,24 @@ def test_slow_server_and_startup_sections_report_ratios_measured_in_the_same_run
             _run(startup.case_name("source", "spec"), "incumbent", 0.5, 0)]
     text = "\n".join(startup.section(runs))
     assert "source spec: ours takes 1.60 of the incumbent's time" in text and "| ×40 |" in text
+
+
+def test_parallel_section_and_target_take_their_ratios_from_the_same_run() -> None:
+    from convex_bench import parallel
+
+    shape = parallel.Shape()
+    walls = {parallel.contender("ours", 4): 4.9, parallel.contender("ours", 1): 14.5,
+             parallel.contender("floor", 4): 3.7, parallel.contender("floor", 1): 13.0}
+    runs = [_run(shape.case, who, wall, 200_000) for who, wall in walls.items()]
+    text = "\n".join(parallel.section(runs, shape))
+    assert "parallel ÷ one table at a time: **×2.96**; ours at 4 ÷ the floor at 4 threads throughput: **0.76**" in text
+    assert "| ours, parallel_snapshots=1 | 14.50 s |" in text
+    (target,) = [t for t in report.targets(runs, Sizes()) if t.name.startswith("B9")]
+    assert target.met is False and target.measured.startswith("×2.96")
+    faster = [_run(shape.case, who, 4.5 if who == parallel.contender("ours", 4) else wall, 200_000)
+              for who, wall in walls.items()]
+    assert [t.met for t in report.targets(faster, Sizes()) if t.name.startswith("B9")] == [True]
+    assert parallel.section(runs[2:], shape)[-2] == ""  # no ratio without both of ours
 
 
 def test_startup_import_seconds_sums_the_top_level_imports_only(tmp_path: Path) -> None:
