@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from convex_bench import contenders as c  # noqa: E402
-from convex_bench import parallel  # noqa: E402
-from convex_bench.measure import ContenderFailed  # noqa: E402
-from convex_bench.scenarios import Bench, Sizes  # noqa: E402
+from convex_bench import contenders as c
+from convex_bench import parallel
+from convex_bench.measure import ContenderFailed
+from convex_bench.scenarios import Bench, Sizes
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -148,8 +148,8 @@ def section(runs: Sequence[Run], shape: Shape) -> list[str]:
                 rows.append(row)
     if not rows:
         return []
-    lines = [f"### B9 — parallel snapshots: {shape.tables} tables of {shape.docs:,} documents at "
-             f"{shape.latency_ms} ms per request", "",
+    lines = [(f"### B9 — parallel snapshots: {shape.tables} tables of {shape.docs:,} documents at "
+             f"{shape.latency_ms} ms per request"), "",
              (f"Every table read from scratch by ours with `parallel_snapshots` = {shape.width} and = 1, and by the "
               f"floor {shape.width} tables at a time and one after another; ours is also checked for a finished "
               "state per stream, all at one timestamp."), ""]
