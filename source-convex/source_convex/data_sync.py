@@ -126,9 +126,7 @@ def walk(
         emitted = 0
         any_values = bool(page.values)
         if any_values:
-            for batch in messages.batched(_ours(page.values, routes, reread)):
-                yield batch
-                emitted += len(batch.documents)
+            emitted = yield from messages.batched(_ours(page.values, routes, reread))
         total += emitted
         checkpoints.progress.add(emitted, f"data sync (page {pages})")
         for run in runs:

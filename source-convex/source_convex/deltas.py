@@ -70,9 +70,7 @@ def walk(
         pages += 1
         emitted = 0
         if page.values:
-            for batch in messages.batched(_ours(page.values, routes, positions)):
-                yield batch
-                emitted += len(batch.documents)
+            emitted = yield from messages.batched(_ours(page.values, routes, positions))
             total += emitted
         # Also on pages with nothing for us: a long walk over other tables' changes still reports.
         checkpoints.progress.add(emitted, f"change log (page {pages}, at {rfc3339_from_ns(page.cursor)})")

@@ -104,7 +104,15 @@ class ConvexEntrypoint(AirbyteEntrypoint):
     def run(self, parsed_args: argparse.Namespace) -> Iterable[str]:
         if parsed_args.command != "read":
             return super().run(parsed_args)
-        return (out if isinstance(out, str) else out.decode() for out in self.read_output(parsed_args))
+        return self._lines(parsed_args)
+
+    def _lines(self, parsed_args: argparse.Namespace) -> Iterator[str]:
+        # As the CDK's `run`: one protocol line per item.
+        for out in self.read_output(parsed_args):
+            if isinstance(out, str):
+                yield out
+            else:
+                yield from out.decode().split("\n")
 
     def read_output(self, parsed_args: argparse.Namespace) -> Iterator[str | bytes]:
         """The `read` command's output: a protocol line (str) per message, a page of RECORD lines (bytes,
@@ -142,12 +150,15 @@ class ConvexEntrypoint(AirbyteEntrypoint):
         counts = _RecordCounts()
         for item in self._convex.read_batched(self.logger, config, catalog, state):
             if isinstance(item, RecordBatch):
+                checks = len(item.documents)
+                if not checks:
+                    continue  # nothing to write (an empty line is not a message)
                 counts.add(item)
                 yield batch_to_lines(item)
-                checks = len(item.documents)
             else:
                 yield message_to_string(counts.stamp(item))
                 checks = 1
+            del item  # a written page is not held while the next one is read
             try:
                 for _ in range(checks):  # the CDK's monitor counts messages: one call per record, as its loop
                     self._memory_monitor.check_memory_usage()
@@ -194,6 +205,7 @@ def launch(source: SourceConvex, args: list[str]) -> None:
                 sys.stdout.write(out + "\n")
             else:
                 _write_lines(out)
+            del out  # a written page is not held while the next one is read
 
 
 def _write_lines(lines: bytes) -> None:

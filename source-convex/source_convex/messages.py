@@ -37,7 +37,7 @@ one page usually share a handful of seconds, which keeps this off the hot path's
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -173,20 +173,26 @@ def records(table: TableRef, documents: list[dict[str, Any]], emitted_at: int | 
     return RecordBatch(table, documents, now_ms() if emitted_at is None else emitted_at)
 
 
-def batched(rows: Iterable[tuple[TableRef, dict[str, Any]]], size: int = 1024) -> Iterator[RecordBatch]:
+def batched(rows: Iterable[tuple[TableRef, dict[str, Any]]], size: int = 1024) -> Generator[RecordBatch, None, int]:
     """Exported rows of several streams, in order, as batches: each is a run of consecutive rows of one
-    stream, at most `size` long (the change-log walks, whose pages mix streams). One `emitted_at` for all."""
+    stream, at most `size` long (the change-log walks, whose pages mix streams). One `emitted_at` for all.
+    Returns how many rows it emitted (`emitted = yield from batched(...)`: no batch stays referenced
+    by the caller once it is written)."""
+    emitted = 0
     emitted_at = now_ms()
     table: TableRef | None = None
     run: list[dict[str, Any]] = []
     for row_table, row in rows:
         if table is not None and (row_table != table or len(run) >= size):
+            emitted += len(run)
             yield records(table, run, emitted_at)
             run = []
         table = row_table
         run.append(row)
     if table is not None and run:
+        emitted += len(run)
         yield records(table, run, emitted_at)
+    return emitted
 
 
 def as_messages(emitted: Iterable[Emitted]) -> Iterator[AirbyteMessage]:

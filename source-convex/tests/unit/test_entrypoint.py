@@ -1,6 +1,8 @@
 """RECORD lines keep top-level nulls (one by one or a page at a time); every other message is printed exactly as
 the CDK prints it."""
 
+from collections.abc import Generator
+
 import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.models import AirbyteMessage, AirbyteRecordMessage, AirbyteStreamStatus, Type
@@ -73,3 +75,18 @@ def test_rows_of_several_streams_are_batched_in_order() -> None:
     assert len({b.emitted_at for b in batches}) == 1
     assert all(d["_ab_cdc_lsn"] == d["_ts"] and d["_deleted"] is False for b in batches for d in b.documents)
     assert list(messages.batched(iter([]))) == []
+
+
+def test_batched_returns_how_many_rows_it_emitted() -> None:
+    users = TableRef("", "users")
+    def emit() -> Generator[messages.RecordBatch, None, int]:
+        count = yield from messages.batched(iter([(users, {"_id": str(n), "_ts": n}) for n in range(5)]), size=2)
+        return count
+    generator = emit()
+    sizes = []
+    try:
+        while True:
+            sizes.append(len(next(generator).documents))
+    except StopIteration as done:
+        assert done.value == 5
+    assert sizes == [2, 2, 1]
