@@ -57,12 +57,14 @@ _json = st.recursive(
 @given(st.lists(st.dictionaries(st.text(max_size=6), _json, max_size=5), max_size=6), st.sampled_from(["", "blog"]))
 def test_a_batch_is_written_line_for_line_as_its_messages(documents: list[dict], component: str) -> None:
     batch = messages.RecordBatch(TableRef(component, "users"), documents, 7)
-    lines = batch_to_lines(batch).decode().split("\n") if documents else []
+    chunks = list(batch_to_lines(batch, per_write=4))
+    lines = [line for chunk in chunks for line in chunk.decode().split("\n")]
     assert lines == [message_to_string(message) for message in batch.messages()]
+    assert len(chunks) == -(-len(documents) // 4)  # whole lines, at most 4 a write
 
 
 def test_an_empty_batch_writes_nothing() -> None:
-    assert batch_to_lines(messages.RecordBatch(TableRef("", "users"), [], 7)) == b""
+    assert list(batch_to_lines(messages.RecordBatch(TableRef("", "users"), [], 7))) == []
 
 
 def test_rows_of_several_streams_are_batched_in_order() -> None:
