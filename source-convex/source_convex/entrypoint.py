@@ -126,8 +126,8 @@ class ConvexEntrypoint(AirbyteEntrypoint):
                 yield from out.decode().split("\n")
 
     def read_output(self, parsed_args: argparse.Namespace) -> Iterator[str | bytes]:
-        """The `read` command's output: a protocol line (str) per message, a page of RECORD lines (bytes,
-        UTF-8) per record batch."""
+        """The `read` command's output: a protocol line (str) per message, and a record batch's RECORD
+        lines as UTF-8 bytes, up to 256 lines per item."""
         # The CDK's `run` for cmd == "read" (airbyte-cdk 7.x), with our read loop and serialiser.
         if getattr(parsed_args, "debug", False) or is_platform_debug_log_enabled():
             self.logger.setLevel(logging.DEBUG)
