@@ -38,7 +38,13 @@ def record_dict(record: AirbyteRecordMessage) -> dict[str, Any]:
     connectors build record dicts here instead (the source to print them, the destination to read
     parsed messages). `namespace` is left out when there is none, as the protocol's JSON does;
     `meta` and `file_reference` are not written (callers holding them use the CDK's serialiser)."""
-    payload: dict[str, Any] = {"stream": record.stream, "data": record.data, "emitted_at": record.emitted_at}
-    if record.namespace is not None:
-        payload["namespace"] = record.namespace
+    return record_fields_dict(record.stream, record.data, record.emitted_at, record.namespace)
+
+
+def record_fields_dict(stream: str, data: dict[str, Any], emitted_at: int, namespace: str | None) -> dict[str, Any]:
+    """`record_dict` of a record given by its fields (the source writes pages of records without
+    building an `AirbyteRecordMessage` for each)."""
+    payload: dict[str, Any] = {"stream": stream, "data": data, "emitted_at": emitted_at}
+    if namespace is not None:
+        payload["namespace"] = namespace
     return {"type": "RECORD", "record": payload}

@@ -38,7 +38,6 @@ from airbyte_cdk.entrypoint import AirbyteEntrypoint
 from airbyte_cdk.logger import PRINT_BUFFER, is_platform_debug_log_enabled
 from airbyte_cdk.models import (
     AirbyteMessage,
-    AirbyteRecordMessage,
     AirbyteStateMessage,
     ConfiguredAirbyteCatalog,
     ConnectorSpecification,
@@ -48,9 +47,9 @@ from airbyte_cdk.sources.connector_state_manager import HashableStreamDescriptor
 from airbyte_cdk.utils.constants import ENV_REQUEST_CACHE_PATH
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from convex_shared.airbyte import record_dict
+from convex_shared.airbyte import record_dict, record_fields_dict
 
-from .messages import RecordBatch
+from .messages import RecordBatch, record
 from .source import SourceConvex
 
 _cdk_logger = logging.getLogger("airbyte")
@@ -80,24 +79,14 @@ def batch_to_lines(batch: RecordBatch, per_write: int = _LINES_PER_WRITE) -> Ite
     more) doubled its memory at the peak, and made the peak depend on how the next page's read
     overlapped with the write."""
     table = batch.table
-    emitted_at = batch.emitted_at
-    dumps = orjson.dumps
+    stream, namespace, emitted_at = table.name, table.namespace, batch.emitted_at
     lines: list[bytes] = []
     for document in batch.documents:
-        payload: dict[str, Any] = {"stream": table.name, "data": document, "emitted_at": emitted_at}
-        if table.namespace is not None:
-            payload["namespace"] = table.namespace
         try:
-            lines.append(dumps({"type": "RECORD", "record": payload}))
+            lines.append(orjson.dumps(record_fields_dict(stream, document, emitted_at, namespace)))
         except (TypeError, orjson.JSONEncodeError):
-            # A value orjson cannot write: this document alone takes the CDK's path.
-            message = AirbyteMessage(
-                type=Type.RECORD,
-                record=AirbyteRecordMessage(
-                    stream=table.name, data=document, emitted_at=emitted_at, namespace=table.namespace
-                ),
-            )
-            lines.append(message_to_string(message).encode())
+            # A value orjson cannot write: this document alone takes the CDK's path (as message_to_string).
+            lines.append(message_to_string(record(table, document, emitted_at)).encode())
         if len(lines) >= per_write:
             yield b"\n".join(lines)
             lines.clear()
@@ -190,15 +179,13 @@ class _RecordCounts:
 
     def add(self, batch: RecordBatch) -> None:
         # The CDK's key for a stream (what `handle_record_counts` counts RECORD messages under).
-        self._counts[_descriptor(batch.table.name, batch.table.namespace)] += len(batch.documents)
+        self._counts[HashableStreamDescriptor(name=batch.table.name, namespace=batch.table.namespace)] += len(
+            batch.documents
+        )
 
     def stamp(self, message: AirbyteMessage) -> AirbyteMessage:
         """Count a RECORD message, or stamp a STATE message with its stream's count (then reset)."""
         return AirbyteEntrypoint.handle_record_counts(message, self._counts)
-
-
-def _descriptor(name: str, namespace: str | None) -> HashableStreamDescriptor:
-    return HashableStreamDescriptor(name=name, namespace=namespace)
 
 
 def launch(source: SourceConvex, args: list[str]) -> None:

@@ -151,15 +151,8 @@ class RecordBatch:
 
     def messages(self) -> Iterator[AirbyteMessage]:
         """The batch as one RECORD message per document."""
-        name = self.table.name
-        namespace = self.table.namespace
         for document in self.documents:
-            yield AirbyteMessage(
-                type=_RECORD,
-                record=AirbyteRecordMessage(
-                    stream=name, data=document, emitted_at=self.emitted_at, namespace=namespace
-                ),
-            )
+            yield record(self.table, document, self.emitted_at)
 
 
 #: What the read yields: protocol messages, and records a page at a time.
@@ -202,6 +195,14 @@ def as_messages(emitted: Iterable[Emitted]) -> Iterator[AirbyteMessage]:
             yield from item.messages()
         else:
             yield item
+
+
+def record(table: TableRef, data: dict[str, Any], emitted_at: int) -> AirbyteMessage:
+    """One RECORD message of `table`'s stream with `data` as it is."""
+    return AirbyteMessage(
+        type=_RECORD,
+        record=AirbyteRecordMessage(stream=table.name, data=data, emitted_at=emitted_at, namespace=table.namespace),
+    )
 
 
 def state(table: TableRef, stream_state: StreamState) -> AirbyteMessage:
